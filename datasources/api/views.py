@@ -1,0 +1,59 @@
+from django_filters.rest_framework import DjangoFilterBackend
+
+from datasources import services
+from datasources.api.serializers import DataSourceSerializer
+from datasources.filtersets import DataSourceFilterSet
+from datasources.models import DataSource
+from rivergen.api.filters import ContainsSearchFilter, SortFilter
+from rivergen.api.viewsets import (
+    CreateModelMixin,
+    DestroyModelMixin,
+    ListModelMixin,
+    OrganizationScopedViewSet,
+    PartialUpdateModelMixin,
+    RetrieveModelMixin,
+)
+
+
+class DataSourceViewSet(
+    ListModelMixin,
+    RetrieveModelMixin,
+    CreateModelMixin,
+    PartialUpdateModelMixin,
+    DestroyModelMixin,
+    OrganizationScopedViewSet,
+):
+    """Data sources of the caller's current organization."""
+
+    # Credentials are never returned: do not even read (and decrypt) them.
+    queryset = DataSource.objects.defer(*DataSource.CREDENTIAL_FIELDS)
+    serializer_class = DataSourceSerializer
+    filter_backends = [DjangoFilterBackend, ContainsSearchFilter, SortFilter]
+    filterset_class = DataSourceFilterSet
+    search_fields = ("name", "description")
+    sort_fields = (
+        "id",
+        "name",
+        "type",
+        "status",
+        "workspace_id",
+        "host",
+        "port",
+        "database_name",
+        "schema_name",
+        "file_path",
+        "use_ssh_tunnel",
+        "ssh_host",
+        "ssh_port",
+        "schema_auto_refresh",
+        "last_tested_at",
+        "last_successful_connection_at",
+        "schema_discovered_at",
+        "created_at",
+        "updated_at",
+    )
+    default_sort_by = "created_at"
+    default_sort_order = "desc"
+
+    def perform_destroy(self, datasource: DataSource) -> None:
+        services.datasource_delete(datasource=datasource)

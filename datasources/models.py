@@ -1,0 +1,178 @@
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+
+from datasources.fields import EncryptedTextField, TagListField
+from organizations.models import Organization, Workspace
+
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+
+
+class DataSourceType(models.TextChoices):
+    POSTGRESQL = "postgresql", "PostgreSQL"
+    MYSQL = "mysql", "MySQL"
+    MARIADB = "mariadb", "MariaDB"
+    SQLSERVER = "sqlserver", "SQL Server"
+    ORACLE = "oracle", "Oracle"
+    REDSHIFT = "redshift", "Amazon Redshift"
+    SNOWFLAKE = "snowflake", "Snowflake"
+    BIGQUERY = "bigquery", "BigQuery"
+    MONGODB = "mongodb", "MongoDB"
+    SQLITE = "sqlite", "SQLite"
+    CSV = "csv", "CSV file"
+    EXCEL = "excel", "Excel file"
+    JSON = "json", "JSON file"
+    PARQUET = "parquet", "Parquet file"
+
+
+class DataSourceStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+    TESTING = "testing", "Testing"
+    FAILED = "failed", "Failed"
+    MAINTENANCE = "maintenance", "Maintenance"
+
+
+FILE_TYPES = frozenset({DataSourceType.CSV, DataSourceType.EXCEL, DataSourceType.JSON, DataSourceType.PARQUET})
+# Every database type but sqlite (a file) and bigquery (a project id) is reached over the network.
+NETWORK_TYPES = frozenset(DataSourceType) - FILE_TYPES - {DataSourceType.SQLITE, DataSourceType.BIGQUERY}
+FILE_PATH_TYPES = FILE_TYPES | {DataSourceType.SQLITE}
+DEFAULT_PORTS = {
+    DataSourceType.POSTGRESQL: 5432,
+    DataSourceType.MYSQL: 3306,
+    DataSourceType.MARIADB: 3306,
+    DataSourceType.SQLSERVER: 1433,
+    DataSourceType.ORACLE: 1521,
+    DataSourceType.REDSHIFT: 5439,
+    DataSourceType.MONGODB: 27017,
+}
+DEFAULT_SSH_PORT = 22
+NAME_UNIQUE_CONSTRAINT = "datasource_name_unique_per_organization_ci"
+
+
+def normalize_tags(tags: Any) -> list[str]:
+    """Trimmed, lower-cased, de-duplicated tags in their first-seen order."""
+    if not isinstance(tags, list | tuple):
+        raise ValidationError("Expected a list of strings.")
+    if len(tags) > MAX_TAGS:
+        raise ValidationError(f"At most {MAX_TAGS} tags are allowed.")
+    normalized: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise ValidationError("Each tag must be a string.")
+        tag = tag.strip().lower()
+        if not 1 <= len(tag) <= MAX_TAG_LENGTH:
+            raise ValidationError(f"Each tag must be 1 to {MAX_TAG_LENGTH} characters long.")
+        if "\x00" in tag:
+            raise ValidationError("Tags cannot contain null characters.")
+        if tag not in normalized:
+            normalized.append(tag)
+    return normalized
+
+
+def _port_in_range(field: str) -> models.Q:
+    return models.Q(**{f"{field}__isnull": True}) | models.Q(**{f"{field}__gte": 1, f"{field}__lte": 65535})
+
+
+class DataSource(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="data_sources")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="data_sources")
+    name = models.CharField(max_length=255)
+    type = models.CharField(max_length=32, choices=DataSourceType.choices)
+    description = models.TextField(null=True, blank=True)
+    host = models.CharField(max_length=255, null=True, blank=True)
+    port = models.PositiveIntegerField(null=True, blank=True)
+    database_name = models.CharField(max_length=255, null=True, blank=True)
+    schema_name = models.CharField(max_length=255, null=True, blank=True)
+    file_path = models.CharField(max_length=1024, null=True, blank=True)
+    use_ssh_tunnel = models.BooleanField(default=False)
+    ssh_host = models.CharField(max_length=255, null=True, blank=True)
+    ssh_port = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=DataSourceStatus.choices, default=DataSourceStatus.INACTIVE)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_successful_connection_at = models.DateTimeField(null=True, blank=True)
+    schema_discovered_at = models.DateTimeField(null=True, blank=True)
+    schema_auto_refresh = models.BooleanField(default=True)
+    tags = TagListField(default=list, blank=True)
+    # Credentials: write-only in the API, never displayed in the admin.
+    username = models.CharField(max_length=255, null=True, blank=True)
+    password = EncryptedTextField(null=True, blank=True)
+    ssh_username = models.CharField(max_length=255, null=True, blank=True)
+    ssh_private_key = EncryptedTextField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    CREDENTIAL_FIELDS = ("username", "password", "ssh_username", "ssh_private_key")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                "organization",
+                name=NAME_UNIQUE_CONSTRAINT,
+                violation_error_message="A data source with this name already exists in this organization.",
+            ),
+            models.CheckConstraint(condition=models.Q(type__in=DataSourceType.values), name="datasource_type_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=DataSourceStatus.values), name="datasource_status_valid"
+            ),
+            models.CheckConstraint(condition=~models.Q(name=""), name="datasource_name_not_empty"),
+            models.CheckConstraint(condition=_port_in_range("port"), name="datasource_port_range"),
+            models.CheckConstraint(condition=_port_in_range("ssh_port"), name="datasource_ssh_port_range"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "created_at", "id"], name="datasource_org_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """Normalize, apply per-type defaults, and check the rules across fields.
+
+        Runs for the API (through the services) and the admin (through the form),
+        on the whole resulting object, so a partial update cannot leave it invalid.
+        """
+        errors: dict[str, list[str]] = {}
+
+        def require(field: str, why: str) -> None:
+            if getattr(self, field) in (None, ""):
+                errors.setdefault(field, []).append(f"This field is required {why}.")
+
+        self.name = (self.name or "").strip()
+        if not self.name:
+            errors["name"] = ["This field may not be blank."]
+        try:
+            self.tags = normalize_tags(self.tags if self.tags is not None else [])
+        except ValidationError as error:
+            errors["tags"] = error.messages
+
+        # The database enforces this too (see migration 0002); checked here for a clear message.
+        if (
+            self.workspace_id is not None
+            and self.organization_id is not None
+            and self.workspace.organization_id != self.organization_id
+        ):
+            errors["workspace"] = ["The workspace must belong to the data source's organization."]
+
+        if self.port is None and self.type in DEFAULT_PORTS:
+            self.port = DEFAULT_PORTS[DataSourceType(self.type)]
+        if self.type in NETWORK_TYPES:
+            require("host", f"for type {self.type}")
+            require("database_name", f"for type {self.type}")
+        elif self.type == DataSourceType.BIGQUERY:
+            require("database_name", "for type bigquery (the project id)")
+        elif self.type in FILE_PATH_TYPES:
+            require("file_path", f"for type {self.type}")
+
+        if self.use_ssh_tunnel:
+            require("ssh_host", "when use_ssh_tunnel is true")
+            if self.ssh_port is None:
+                self.ssh_port = DEFAULT_SSH_PORT
+
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,72 @@
+"""Writes to data sources. The API and the admin both come through here.
+
+Each write validates the whole resulting object (`DataSource.clean`) and maps the
+database's uniqueness rule to a ConflictError, including when two writes race.
+"""
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from datasources.models import NAME_UNIQUE_CONSTRAINT, DataSource
+from organizations.models import Organization
+from rivergen.errors import ConflictError
+
+# Server-owned fields (status, timestamps, organization) are not in this set.
+WRITABLE_FIELDS = frozenset(
+    {
+        "workspace",
+        "name",
+        "type",
+        "description",
+        "host",
+        "port",
+        "database_name",
+        "schema_name",
+        "file_path",
+        "use_ssh_tunnel",
+        "ssh_host",
+        "ssh_port",
+        "schema_auto_refresh",
+        "tags",
+        *DataSource.CREDENTIAL_FIELDS,
+    }
+)
+NAME_TAKEN_MESSAGE = "A data source with this name already exists in this organization."
+
+
+def datasource_create(*, organization: Organization, **fields: Any) -> DataSource:
+    _check_writable(fields)
+    datasource = DataSource(organization=organization, **fields)
+    return datasource_save(datasource=datasource)
+
+
+def datasource_update(*, datasource: DataSource, **fields: Any) -> DataSource:
+    _check_writable(fields)
+    for field, value in fields.items():
+        setattr(datasource, field, value)
+    return datasource_save(datasource=datasource)
+
+
+def datasource_save(*, datasource: DataSource) -> DataSource:
+    """Validate the whole object and save it; the admin calls this after its form."""
+    # Uniqueness is left to the database constraint, which also settles races.
+    datasource.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            datasource.save()
+    except IntegrityError as error:
+        if NAME_UNIQUE_CONSTRAINT in str(error):
+            raise ConflictError(NAME_TAKEN_MESSAGE, details={"name": [NAME_TAKEN_MESSAGE]}) from None
+        raise
+    return datasource
+
+
+def datasource_delete(*, datasource: DataSource) -> None:
+    datasource.delete()
+
+
+def _check_writable(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - WRITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"Not writable: {', '.join(sorted(unknown))}")

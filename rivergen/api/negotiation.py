@@ -1,0 +1,19 @@
+from typing import Any
+
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
+
+
+class JSONFallbackNegotiation(DefaultContentNegotiation):
+    """Answer JSON when the Accept header asks for nothing we render.
+
+    The contract promises JSON out; a client sending an odd Accept header gets JSON
+    rather than a 406 the contract does not know.
+    """
+
+    def select_renderer(self, request: Any, renderers: list[Any], format_suffix: str | None = None) -> Any:
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            renderer = renderers[0]
+            return renderer, renderer.media_type

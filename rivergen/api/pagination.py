@@ -1,0 +1,122 @@
+"""The one pagination class: builds every list envelope.
+
+Schema of `data`:
+    {"items": [...],
+     "pagination": {"page", "page_size", "total_items", "total_pages",
+                    "has_next", "has_previous"}}
+"""
+
+import math
+import re
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from rivergen.api.envelope import success_response
+
+_DIGITS = re.compile(r"[0-9]{1,12}")
+
+
+def parse_bounded_int(request: Request, param: str, default: int, maximum: int) -> int:
+    raw = request.query_params.get(param)
+    if raw is None or raw == "":
+        return default
+    raw = raw.strip()
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= maximum:
+        raise ValidationError({param: [f"Must be an integer between 1 and {maximum:,}."]})
+    return int(raw)
+
+
+class EnvelopePagination(BasePagination):
+    page_query_param = "page"
+    page_size_query_param = "page_size"
+    default_page_size = 20
+    max_page_size = 100
+    max_page = 1_000_000
+
+    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
+        if not queryset.ordered:
+            # Unordered pages repeat and skip rows between requests.
+            raise ImproperlyConfigured("EnvelopePagination needs an ordered queryset.")
+        self.page = parse_bounded_int(request, self.page_query_param, 1, self.max_page)
+        self.page_size = parse_bounded_int(
+            request, self.page_size_query_param, self.default_page_size, self.max_page_size
+        )
+        self.message = view.message("retrieved", plural=True)
+        offset = (self.page - 1) * self.page_size
+        items = list(queryset[offset : offset + self.page_size])
+        if 0 < len(items) < self.page_size or (not items and self.page == 1):
+            # A short (or empty first) page is the last one: the total is exact without a COUNT.
+            self.total_items = offset + len(items)
+        else:
+            self.total_items = queryset.count()
+        return items
+
+    def get_paginated_response(self, data: Any) -> Response:
+        total_pages = math.ceil(self.total_items / self.page_size)
+        pagination = {
+            "page": self.page,
+            "page_size": self.page_size,
+            "total_items": self.total_items,
+            "total_pages": total_pages,
+            "has_next": self.page < total_pages,
+            "has_previous": self.page > 1,
+        }
+        return success_response({"items": data, "pagination": pagination}, self.message)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["success", "data", "message"],
+            "properties": {
+                "success": {"type": "boolean", "enum": [True]},
+                "message": {"type": "string"},
+                "data": {
+                    "type": "object",
+                    "required": ["items", "pagination"],
+                    "properties": {
+                        "items": schema,
+                        "pagination": {
+                            "type": "object",
+                            "required": ["page", "page_size", "total_items", "total_pages", "has_next", "has_previous"],
+                            "properties": {
+                                "page": {"type": "integer", "minimum": 1},
+                                "page_size": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+                                "total_items": {"type": "integer", "minimum": 0},
+                                "total_pages": {"type": "integer", "minimum": 0},
+                                "has_next": {"type": "boolean"},
+                                "has_previous": {"type": "boolean"},
+                            },
+                        },
+                    },
+                },
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": "1-based page number.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page, "default": 1},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Items per page.",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.default_page_size,
+                },
+            },
+        ]

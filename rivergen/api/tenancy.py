@@ -1,0 +1,123 @@
+"""Tenancy: the one place that decides which organization a request acts in.
+
+`OrganizationScopedMixin` resolves the caller's current organization and scopes every
+queryset of the viewset to it. Subclasses may not override `get_queryset`, so no view
+can forget the scope; writable foreign keys use `OrganizationScopedRelatedField`,
+so another organization's ids are rejected the same way.
+"""
+
+import re
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from rest_framework import permissions, serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+
+from organizations.models import Membership, Organization, Role
+
+ORGANIZATION_HEADER = "X-Organization-ID"
+_POSITIVE_BIGINT = re.compile(r"[1-9][0-9]{0,18}")
+_MAX_BIGINT = 2**63 - 1
+
+
+def resolve_current_membership(request: Request) -> Membership:
+    """The membership named by X-Organization-ID, else the user's earliest one."""
+    memberships = Membership.objects.filter(user_id=request.user.pk).select_related("organization")
+    requested = request.headers.get(ORGANIZATION_HEADER)
+    if requested is None:
+        membership = memberships.order_by("created_at", "id").first()
+        if membership is None:
+            raise PermissionDenied("You are not a member of any organization.")
+        return membership
+    requested = requested.strip()
+    if not _POSITIVE_BIGINT.fullmatch(requested) or int(requested) > _MAX_BIGINT:
+        raise PermissionDenied(f"{ORGANIZATION_HEADER} does not name one of your organizations.")
+    membership = memberships.filter(organization_id=int(requested)).first()
+    if membership is None:
+        raise PermissionDenied(f"{ORGANIZATION_HEADER} does not name one of your organizations.")
+    return membership
+
+
+class OrganizationScopedMixin:
+    """Scope a viewset to the current organization. Put it first in the bases."""
+
+    #: The path from the viewset's model to its Organization.
+    organization_field = "organization"
+    request: Request
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__name__} overrides get_queryset; set `queryset` instead, "
+                "OrganizationScopedMixin owns the organization scope."
+            )
+
+    @property
+    def membership(self) -> Membership:
+        if not hasattr(self, "_membership"):
+            self._membership = resolve_current_membership(self.request)
+        return self._membership
+
+    @property
+    def organization(self) -> Organization:
+        return self.membership.organization
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = super().get_queryset()  # type: ignore[misc]
+        return queryset.filter(**{self.organization_field: self.membership.organization_id})
+
+
+class RolePermission(permissions.BasePermission):
+    """admin: everything; editor: read, create, update; viewer: read only.
+
+    Resolving the membership here also answers 403 to users with no organization,
+    before any object is looked up.
+    """
+
+    WRITE_ROLES = {
+        "POST": {Role.ADMIN, Role.EDITOR},
+        "PUT": {Role.ADMIN, Role.EDITOR},
+        "PATCH": {Role.ADMIN, Role.EDITOR},
+        "DELETE": {Role.ADMIN},
+    }
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        role = view.membership.role
+        allowed = self.WRITE_ROLES.get(request.method or "", None)
+        if allowed is not None and role not in allowed:
+            raise PermissionDenied(f"Your role ({role}) does not allow this action.")
+        return True
+
+
+class OrganizationScopedRelatedField(serializers.PrimaryKeyRelatedField):
+    """A writable foreign key that only accepts rows of the current organization.
+
+    Ids of other organizations get the same "does not exist" error as unknown ids.
+    """
+
+    default_error_messages = {
+        "does_not_exist": "No such {model_name} in your organization: {pk_value}.",
+        "incorrect_type": "Expected a positive integer id, got {data_type}.",
+    }
+
+    def __init__(self, model: type[Model], **kwargs: Any):
+        self.model = model
+        super().__init__(queryset=model.objects.all(), **kwargs)
+
+    def get_queryset(self) -> QuerySet[Any]:
+        view = self.context["view"]
+        return self.model.objects.filter(organization_id=view.membership.organization_id)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if isinstance(data, str) and not _POSITIVE_BIGINT.fullmatch(data.strip()):
+            self.fail("does_not_exist", model_name=self.model._meta.verbose_name, pk_value=data)
+        if not 1 <= int(data) <= _MAX_BIGINT:
+            self.fail("does_not_exist", model_name=self.model._meta.verbose_name, pk_value=data)
+        try:
+            return self.get_queryset().get(pk=int(data))
+        except self.model.DoesNotExist:
+            self.fail("does_not_exist", model_name=self.model._meta.verbose_name, pk_value=data)

@@ -1,0 +1,79 @@
+"""Views of the project package: JWT tokens, unknown API routes, Django's error pages."""
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views import defaults
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from rivergen.api.envelope import success_response
+from rivergen.api.exceptions import INTERNAL_MESSAGE, json_error_response
+
+
+class _EnvelopedTokenMixin:
+    success_message: str
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)  # type: ignore[attr-defined]
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as error:
+            raise InvalidToken(error.args[0]) from None
+        lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+        data = {
+            **serializer.validated_data,
+            "token_type": "Bearer",
+            "expires_in": int(lifetime.total_seconds()),
+        }
+        return success_response(data, self.success_message)
+
+
+class TokenObtainView(_EnvelopedTokenMixin, TokenObtainPairView):
+    """POST {"username", "password"} -> access and refresh tokens."""
+
+    success_message = "Token issued successfully"
+
+
+class TokenRefreshView(_EnvelopedTokenMixin, TokenRefreshView):
+    """POST {"refresh"} -> a new access token."""
+
+    success_message = "Token refreshed successfully"
+
+
+class UnknownAPIRouteView(APIView):
+    """Every path under /api/ that no route matches: 404 in the envelope, any method."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    throttle_classes: list[Any] = []
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        raise NotFound("No API route matches this path.")
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return json_error_response(400, "The request could not be understood.")
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return json_error_response(404, "No API route matches this path.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return json_error_response(500, INTERNAL_MESSAGE)
+    return defaults.server_error(request)

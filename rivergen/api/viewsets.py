@@ -1,0 +1,84 @@
+"""Base viewsets: organization scope, roles, and the success envelope for each action.
+
+A concrete viewset only declares its queryset, serializer, filters and sort fields.
+Messages come from the model's verbose names: "Data source created successfully".
+"""
+
+from typing import Any
+
+from django.http import Http404
+from rest_framework import permissions, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from rivergen.api.envelope import success_response
+from rivergen.api.filters import ContainsSearchFilter, SortFilter
+from rivergen.api.tenancy import OrganizationScopedMixin, RolePermission
+
+#: Path ids: digits only, so letters and signs are "not found" without a query.
+ID_PATTERN = "[0-9]+"
+
+
+class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
+    permission_classes = [permissions.IsAuthenticated, RolePermission]
+    filter_backends = [ContainsSearchFilter, SortFilter]
+    lookup_value_regex = ID_PATTERN
+    search_fields: tuple[str, ...] = ()
+    sort_fields: tuple[str, ...] = ("id",)
+    default_sort_by = "id"
+    default_sort_order = "asc"
+    # PUT is not part of the contract: updates are partial (PATCH).
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_object(self) -> Any:
+        try:
+            return super().get_object()
+        except Http404:
+            # Same answer for another organization's rows and for missing ones.
+            raise NotFound(f"{self._verbose_name().capitalize()} not found.") from None
+
+    def message(self, verb: str, plural: bool = False) -> str:
+        return f"{self._verbose_name(plural).capitalize()} {verb} successfully"
+
+    def _verbose_name(self, plural: bool = False) -> str:
+        meta = self.queryset.model._meta
+        return str(meta.verbose_name_plural if plural else meta.verbose_name)
+
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        metadata = super().options(request, *args, **kwargs).data
+        return success_response(metadata, "Options retrieved successfully")
+
+
+class ListModelMixin:
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class RetrieveModelMixin:
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return success_response(self.get_serializer(self.get_object()).data, self.message("retrieved"))
+
+
+class CreateModelMixin:
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return success_response(serializer.data, self.message("created"), status=201)
+
+
+class PartialUpdateModelMixin:
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return success_response(serializer.data, self.message("updated"))
+
+
+class DestroyModelMixin:
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.perform_destroy(self.get_object())
+        return success_response(None, self.message("deleted"))
