@@ -39,3 +39,33 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+.PHONY: serve
+## serve: production server: collectstatic, then gunicorn with gunicorn.conf.py on PORT.
+##   Production settings: SECRET_KEY required, DEBUG off, HTTPS redirect on; run
+##   `python manage.py migrate` first. Locally over plain HTTP, e.g.:
+##   SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') SECURE_SSL_REDIRECT=false make serve
+serve: $(STAMP)
+	$(BIN)/python manage.py collectstatic --noinput
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py rivergen.wsgi
+
+.PHONY: schema
+## schema: regenerate openapi.yaml (validated; any warning fails). Commit the result.
+schema: $(STAMP)
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py spectacular --file openapi.yaml --validate --fail-on-warn
+
+# Browser tests need Debian's chromium (and its driver) and requirements-e2e.txt.
+E2E_STAMP := $(VENV)/.installed-e2e
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(E2E_STAMP): $(STAMP) requirements-e2e.txt
+	$(BIN)/python -m pip install --quiet -r requirements-e2e.txt
+	touch $(E2E_STAMP)
+
+.PHONY: e2e
+## e2e: the admin in headless Chromium (tests/e2e), on SQLite or on the DATABASE_URL database.
+e2e: $(E2E_STAMP)
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium chromium-driver; \
+	fi
+	E2E_REQUIRED=1 $(BIN)/python -m pytest tests/e2e -m e2e

@@ -126,6 +126,15 @@ class DataSource(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "created_at", "id"], name="datasource_org_created"),
+            # The admin lists every organization's data sources (bench/admin_changelist.py):
+            # newest first and its date hierarchy, the organization/type/status filters,
+            # and "last tested" (filter and sort). Migration 0003 adds trigram indexes for
+            # its search on PostgreSQL.
+            models.Index(fields=["created_at", "id"], name="datasource_created"),
+            models.Index(fields=["organization", "status"], name="datasource_org_status"),
+            models.Index(fields=["organization", "type"], name="datasource_org_type"),
+            models.Index(fields=["type", "status"], name="datasource_type_status"),
+            models.Index(fields=["last_tested_at", "id"], name="datasource_last_tested"),
         ]
 
     def __str__(self) -> str:
@@ -173,6 +182,13 @@ class DataSource(models.Model):
             require("ssh_host", "when use_ssh_tunnel is true")
             if self.ssh_port is None:
                 self.ssh_port = DEFAULT_SSH_PORT
+
+        # The check constraints refuse these too; checked here so direct service calls get a
+        # ValidationError on the field rather than an IntegrityError.
+        for field in ("port", "ssh_port"):
+            value = getattr(self, field)
+            if isinstance(value, int) and not 1 <= value <= 65535:
+                errors.setdefault(field, []).append("Ensure this value is between 1 and 65535.")
 
         if errors:
             raise ValidationError(errors)

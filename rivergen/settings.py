@@ -35,12 +35,20 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "organizations",
     "datasources",
 ]
 
 MIDDLEWARE = [
+    # First: every response gets an X-Request-ID and one structured log line.
+    "rivergen.middleware.RequestLogMiddleware",
+    # /healthz and /readyz, before host validation and the HTTPS redirect (probes).
+    "rivergen.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, the API docs') straight from STATIC_ROOT.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -69,9 +77,14 @@ TEMPLATES = [
 
 # SQLite in the project root by default, so a fresh clone runs with nothing else;
 # PostgreSQL in production and CI through DATABASE_URL.
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+# An empty DATABASE_URL means "unset" too, never Django's dummy backend.
+DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+# Persistent connections: gunicorn's sync workers serve one request at a time, so each
+# worker keeps one connection and reuses it for CONN_MAX_AGE seconds instead of paying a
+# PostgreSQL connect per request (PostgreSQL connections = workers x instances). Health
+# checks drop a connection the server closed before the first query of a request. With
+# threaded or async workers, psycopg's pool (OPTIONS["pool"]) is the better tool.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
@@ -91,6 +104,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves STATIC_ROOT (filled by `collectstatic`: `make serve`, the Docker build)
+# with hashed, compressed, cache-forever file names. Needs collectstatic when DEBUG is off.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # The contract's body limit (1 MiB); larger bodies answer 413 PAYLOAD_TOO_LARGE.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
@@ -99,6 +118,22 @@ APPEND_SLASH = False
 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+
+# HTTPS only when DEBUG is off, so `manage.py check --deploy` is clean with no extra
+# variable: plain HTTP is redirected, and HSTS tells browsers never to try it again.
+# TLS usually ends at a proxy; gunicorn trusts its X-Forwarded-Proto from
+# FORWARDED_ALLOW_IPS (see gunicorn.conf.py), which makes request.is_secure() true.
+# /healthz and /readyz are never redirected (HealthCheckMiddleware): probes speak plain
+# HTTP to the container. Serving plain HTTP on purpose (local `make serve`, compose.yaml)
+# means SECURE_SSL_REDIRECT=false; the test settings do the same for the test client.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading puts the whole registrable domain into browsers' built-in HTTPS-only lists:
+# a decision for the domain's owner, submitted by hand, so opt-in here, and Django's
+# reminder (security.W021) is silenced rather than a default chosen for them.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # Fernet keys for credentials at rest, newest first: encrypt with the first, decrypt
 # with any. Without the variable, one key is derived from SECRET_KEY (development).
@@ -130,6 +165,41 @@ REST_FRAMEWORK = {
     },
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Documents the envelopes, error responses and tenancy header (see rivergen/api/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "rivergen.api.schema.EnvelopeAutoSchema",
+}
+
+# OpenAPI 3 schema at /api/v1/schema, Swagger UI at /api/docs, ReDoc at /api/redoc.
+# The UIs' assets come from drf-spectacular-sidecar (served as static files), never a CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "RiverGen Platform API",
+    "DESCRIPTION": (
+        "RiverGen's data-source catalog, contract v1. Every response body is an envelope: "
+        "`{success: true, data, message}` or `{success: false, error: {code, details}, message}`. "
+        "Paths also answer with a trailing slash. A method a path does not list answers 405 "
+        "(`#/components/responses/MethodNotAllowed`) and an unknown path under /api/ answers "
+        "404 (`#/components/responses/NotFound`)."
+    ),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # The docs need no credentials: a stale token must not lock anyone out of them.
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Separate request and response components, so write-only and read-only fields are exact.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["rivergen.api.schema.preprocess_one_path_per_route"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rivergen.api.schema.postprocess_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "DataSourceTypeEnum": "datasources.models.DataSourceType",
+        "DataSourceStatusEnum": "datasources.models.DataSourceStatus",
+    },
 }
 
 SIMPLE_JWT = {
@@ -137,7 +207,8 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_TOKEN_LIFETIME", default=24 * 60 * 60)),
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
     "ALGORITHM": "HS256",
-    "AUTH_HEADER_TYPES": ("Bearer",),
+    # The scheme is case-insensitive (RFC 9110); the first is the one announced.
+    "AUTH_HEADER_TYPES": ("Bearer", "bearer", "BEARER"),
     "LEEWAY": 5,
     "UPDATE_LAST_LOGIN": False,
 }
@@ -146,12 +217,27 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
 
+# One JSON object per line on stdout (rivergen/logging.py) unless DEBUG is on, where
+# LOG_FORMAT defaults to plain lines for a terminal. Every line made during a request
+# carries its request_id; "rivergen.request" writes one line per request.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "rivergen.logging.JSONFormatter"},
+        "plain": {"()": "rivergen.logging.PlainFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # Django's own console handler would print every request warning a second time.
-    "loggers": {"django": {"handlers": [], "propagate": True}},
+    "loggers": {
+        # Django's own console handler would print every request warning a second time.
+        "django": {"handlers": [], "propagate": True},
+        # The request log already has every 4xx; Django's copy is kept for 5xx only.
+        "django.request": {"level": "ERROR"},
+    },
 }

@@ -1,20 +1,32 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
 
+from rivergen import health
 from rivergen.api import views as api_views
+from rivergen.api.docs import RedocView, SwaggerView
 
 api_v1 = [
     re_path(r"^auth/token/?$", api_views.TokenObtainView.as_view(), name="token-obtain"),
     re_path(r"^auth/token/refresh/?$", api_views.TokenRefreshView.as_view(), name="token-refresh"),
     path("", include("datasources.api.urls")),
     path("", include("organizations.api.urls")),
+    # The OpenAPI 3 schema: YAML, or JSON with ?format=json. Public, like the docs below.
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
 ]
 
 urlpatterns = [
+    # Liveness and readiness probes. HealthCheckMiddleware answers them first (ahead of
+    # host validation and the HTTPS redirect); routed here too for reverse() and clarity.
+    re_path(r"^healthz/?$", health.healthz, name="healthz"),
+    re_path(r"^readyz/?$", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     # Session login for staff browsing the API in a browser.
     path("api-auth/", include("rest_framework.urls")),
     path("api/v1/", include(api_v1)),
+    # API docs, served offline (drf-spectacular-sidecar assets); before the catch-all below.
+    re_path(r"^api/docs/?$", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    re_path(r"^api/redoc/?$", RedocView.as_view(url_name="schema"), name="redoc"),
     re_path(r"^api(?:/.*)?$", api_views.UnknownAPIRouteView.as_view(), name="api-unknown-route"),
 ]
 

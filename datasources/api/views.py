@@ -1,9 +1,10 @@
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 
 from datasources import services
 from datasources.api.serializers import DataSourceSerializer
 from datasources.filtersets import DataSourceFilterSet
-from datasources.models import DataSource
+from datasources.models import MAX_TAGS, DataSource
 from rivergen.api.filters import ContainsSearchFilter, SortFilter
 from rivergen.api.viewsets import (
     CreateModelMixin,
@@ -15,6 +16,22 @@ from rivergen.api.viewsets import (
 )
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "tags",
+                type={"type": "array", "items": {"type": "string"}, "maxItems": MAX_TAGS},
+                style="form",
+                explode=False,
+                description=(
+                    "Only data sources carrying all of these tags (matched trimmed and case-insensitively): "
+                    "comma-separated (`tags=a,b`) or repeated (`tags=a&tags=b`)."
+                ),
+            )
+        ]
+    )
+)
 class DataSourceViewSet(
     ListModelMixin,
     RetrieveModelMixin,

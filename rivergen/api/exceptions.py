@@ -2,7 +2,7 @@
 
 DRF errors, Django errors, database errors and anything unexpected all pass through
 `envelope_exception_handler`; views never build an error response by hand. Messages
-are fixed sentences or DRF's own: never a stack trace, SQL or a submitted value.
+are fixed sentences or DRF's own: never a stack trace, SQL or a credential.
 """
 
 import logging
@@ -154,4 +154,8 @@ def _flatten(messages: Any, prefix: str = "") -> list[str]:
 
 def json_error_response(status_code: int, message: str) -> JsonResponse:
     """For Django's own 400/404/500 handlers under /api/, outside any DRF view."""
-    return JsonResponse(error_body(ERROR_CODES[status_code], message), status=status_code)
+    return JsonResponse(
+        error_body(ERROR_CODES[status_code], message),
+        status=status_code,
+        content_type="application/json; charset=utf-8",  # as every other response
+    )

@@ -15,7 +15,9 @@ from rest_framework.filters import BaseFilterBackend, SearchFilter
 from rest_framework.request import Request
 
 MAX_BIGINT = 2**63 - 1
-_POSITIVE_INTEGER = re.compile(r"[0-9]+")
+# At most 19 digits (2**63-1 has 19): longer strings are out of range, and int() of
+# thousands of digits raises ValueError (a 500) instead of answering 400.
+_POSITIVE_INTEGER = re.compile(r"[0-9]{1,19}")
 
 
 class ContainsSearchFilter(SearchFilter):
@@ -36,6 +38,20 @@ class ContainsSearchFilter(SearchFilter):
             raise ValidationError({self.search_param: ["Must not contain null characters."]})
         value = value.strip()
         return [value] if value else []
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        search_fields = getattr(view, "search_fields", None)
+        if not search_fields:
+            return []  # Nothing to search: the parameter would filter nothing.
+        return [
+            {
+                "name": self.search_param,
+                "required": False,
+                "in": "query",
+                "description": f"Case-insensitive substring of {' or '.join(search_fields)}.",
+                "schema": {"type": "string", "maxLength": self.max_length},
+            }
+        ]
 
 
 class SortFilter(BaseFilterBackend):

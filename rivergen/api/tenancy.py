@@ -58,6 +58,7 @@ class OrganizationScopedMixin:
     def membership(self) -> Membership:
         if not hasattr(self, "_membership"):
             self._membership = resolve_current_membership(self.request)
+            self.request._request.organization_id = self._membership.organization_id  # for the request log
         return self._membership
 
     @property

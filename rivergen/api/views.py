@@ -3,9 +3,11 @@
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
-from rest_framework.exceptions import NotFound
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +16,12 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from rivergen.api.envelope import success_response
 from rivergen.api.exceptions import INTERNAL_MESSAGE, json_error_response
+from rivergen.api.schema import (
+    AccessTokenSerializer,
+    TokenObtainSerializer,
+    TokenPairSerializer,
+    TokenRefreshSerializer,
+)
 
 
 class _EnvelopedTokenMixin:
@@ -25,6 +33,9 @@ class _EnvelopedTokenMixin:
             serializer.is_valid(raise_exception=True)
         except TokenError as error:
             raise InvalidToken(error.args[0]) from None
+        except ObjectDoesNotExist:
+            # simplejwt's refresh serializer looks the user up without catching DoesNotExist.
+            raise AuthenticationFailed("No active account found for the given token.", "no_active_account") from None
         lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
         data = {
             **serializer.validated_data,
@@ -34,12 +45,14 @@ class _EnvelopedTokenMixin:
         return success_response(data, self.success_message)
 
 
+@extend_schema(request=TokenObtainSerializer, responses=TokenPairSerializer, summary="Obtain tokens")
 class TokenObtainView(_EnvelopedTokenMixin, TokenObtainPairView):
     """POST {"username", "password"} -> access and refresh tokens."""
 
     success_message = "Token issued successfully"
 
 
+@extend_schema(request=TokenRefreshSerializer, responses=AccessTokenSerializer, summary="Refresh the access token")
 class TokenRefreshView(_EnvelopedTokenMixin, TokenRefreshView):
     """POST {"refresh"} -> a new access token."""
 
@@ -48,6 +61,8 @@ class TokenRefreshView(_EnvelopedTokenMixin, TokenRefreshView):
 
 class UnknownAPIRouteView(APIView):
     """Every path under /api/ that no route matches: 404 in the envelope, any method."""
+
+    schema = None  # Not an operation: documented as components/responses/NotFound.
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []

@@ -38,6 +38,14 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
             # Same answer for another organization's rows and for missing ones.
             raise NotFound(f"{self._verbose_name().capitalize()} not found.") from None
 
+    def filter_queryset(self, queryset: Any) -> Any:
+        # List parameters shape lists only. DRF's get_object would apply them too, so
+        # `GET /data-sources/1?sort_by=x` answered 400 and `?workspace_id=2` hid the row;
+        # on a detail route they are unknown parameters, and those are ignored.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
     def message(self, verb: str, plural: bool = False) -> str:
         return f"{self._verbose_name(plural).capitalize()} {verb} successfully"
 

@@ -1,0 +1,123 @@
+"""Request-wide middleware: the request id and request log, and the health probes.
+
+Order in settings.MIDDLEWARE: `RequestLogMiddleware` first, so every response (HTTPS
+redirects, 400s for a bad Host, static files, probes) gets an id and a log line;
+then `HealthCheckMiddleware`, ahead of SecurityMiddleware and CommonMiddleware.
+"""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.core.signals import request_finished
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject, empty
+
+from rivergen import health
+from rivergen.logging import bind_request_id
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# What we accept from a client or proxy; anything else is replaced, not logged.
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+request_logger = logging.getLogger("rivergen.request")
+
+
+class RequestLogMiddleware:
+    """Give each request an id and write one structured log line when it is answered.
+
+    The id comes from a valid incoming `X-Request-ID` (set by a proxy or the client),
+    else a new uuid4 hex; it is echoed in the response's `X-Request-ID` header and
+    stamped on every log record made while the request runs (rivergen.logging).
+
+    The line holds the method, the path without its query string, the status, the
+    duration, and the user and organization ids: never headers, bodies or query values,
+    so no credential or token can reach the log.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = _incoming_request_id(request) or uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        # Cleared on request_finished rather than here: Django logs 5xx responses after
+        # the middleware chain returns, and that line should carry the id too.
+        bind_request_id(request_id)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        response[REQUEST_ID_HEADER] = request_id
+        status = response.status_code
+        request_logger.log(
+            logging.ERROR if status >= 500 else logging.INFO,
+            "%s %s %s %.2fms",
+            request.method,
+            request.path,
+            status,
+            duration_ms,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": status,
+                "duration_ms": duration_ms,
+                "user_id": _user_id(request),
+                # Recorded by the API's tenancy (OrganizationScopedMixin.membership).
+                "organization_id": getattr(request, "organization_id", None),
+            },
+        )
+        return response
+
+
+def _incoming_request_id(request: HttpRequest) -> str | None:
+    value = request.headers.get(REQUEST_ID_HEADER)
+    if value is not None and _VALID_REQUEST_ID.fullmatch(value):
+        return value
+    return None
+
+
+def _user_id(request: HttpRequest) -> int | None:
+    """The authenticated user's id, without loading a user nobody asked for."""
+    user: Any = request.__dict__.get("user")
+    if user is None:
+        return None
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:  # type: ignore[attr-defined]
+        # Nothing looked at the session user (JWT requests set request.user when DRF
+        # authenticates): resolving it now would cost a session query per request.
+        return None
+    return user.pk if user.is_authenticated else None
+
+
+def _clear_request_id(**kwargs: Any) -> None:
+    bind_request_id(None)
+
+
+request_finished.connect(_clear_request_id, dispatch_uid="rivergen.middleware.clear_request_id")
+
+
+class HealthCheckMiddleware:
+    """Answer /healthz and /readyz before host validation and the HTTPS redirect.
+
+    Docker's HEALTHCHECK and Kubernetes probes call the container over plain HTTP with
+    its own address as Host, which ALLOWED_HOSTS rightly rejects and SECURE_SSL_REDIRECT
+    would redirect. The probe answers hold nothing derived from the Host header. Both
+    paths are routed in rivergen/urls.py too, to the same views.
+    """
+
+    PROBES = {"/healthz": health.healthz, "/readyz": health.readyz}
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        view = self.PROBES.get(path[:-1] if path.endswith("/") else path)
+        if view is None:
+            return self.get_response(request)
+        # Outside the URL resolver Django does not render the DRF response for us.
+        response = view(request).render()
+        response["Content-Length"] = str(len(response.content))
+        return response
