@@ -29,9 +29,11 @@ test: $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=tests.settings
 	$(BIN)/python -m pytest
 
+## lint: ruff (lint and format check) and mypy with the Django and DRF stubs.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -71,7 +71,7 @@ class TagListFilter(admin.SimpleListFilter):
     suggestions = 15
     cache_seconds = 300
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         organization_id = _selected_organization_id(request)
         key = f"datasources:admin:common-tags:{organization_id or 'all'}"
         common = cache.get(key)
@@ -85,9 +85,10 @@ class TagListFilter(admin.SimpleListFilter):
         return [(tag, tag) for tag in tags]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[DataSource]) -> QuerySet[DataSource]:
-        if not (self.value() or "").strip():
+        value = (self.value() or "").strip()
+        if not value:
             return queryset
-        return queryset.filter(self.condition(self.value()))
+        return queryset.filter(self.condition(value))
 
     def condition(self, value: str) -> Q:
         tag = value.strip().lower()
@@ -122,7 +123,7 @@ class LastTestedListFilter(admin.SimpleListFilter):
 class WorkspaceListFilter(admin.RelatedFieldListFilter):
     """Workspaces labelled with their organization, only the chosen organization's if one is."""
 
-    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[Any, Any]]:
         workspaces = Workspace.objects.select_related("organization").order_by("organization__name", "name", "id")
         organization_id = _selected_organization_id(request)
         if organization_id is not None:
@@ -179,7 +180,7 @@ class DataSourceAdminForm(forms.ModelForm):
             self.initial[name] = ""  # never render a stored credential
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         cleared = set(cleaned.get("clear_credentials") or [])
         for name in DataSource.CREDENTIAL_FIELDS:
             if name in cleared:
@@ -273,7 +274,7 @@ class DataSourceAdmin(NullSafeSearchMixin, admin.ModelAdmin):
             updated = changing.update(status=status, updated_at=timezone.now())
             if logged:
                 LogEntry.objects.log_actions(
-                    user_id=request.user.pk,
+                    user_id=request.user.pk or 0,  # the admin only runs actions for signed-in staff
                     queryset=logged,
                     action_flag=CHANGE,
                     change_message=[{"changed": {"fields": ["Status"]}}],

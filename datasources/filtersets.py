@@ -8,7 +8,7 @@ from datasources.models import MAX_TAGS, DataSource, DataSourceStatus, DataSourc
 from rivergen.api.filters import CSVChoiceInFilter, PositiveBigIntegerFilter
 
 
-class TagListQueryField(forms.CharField):
+class TagListQueryField(forms.Field):
     """`tags=a,b` (or repeated): trimmed, lower-cased, at most MAX_TAGS."""
 
     widget = forms.SelectMultiple
@@ -21,13 +21,6 @@ class TagListQueryField(forms.CharField):
         if any("\x00" in tag for tag in tags):
             raise forms.ValidationError("Tags cannot contain null characters.", code="null_characters")
         return list(dict.fromkeys(tags))
-
-    def validate(self, value: list[str]) -> None:
-        # The parent's checks are for strings; a list of tags needs none beyond to_python.
-        pass
-
-    def run_validators(self, value: list[str]) -> None:
-        pass
 
 
 class TagsContainAllFilter(django_filters.Filter):

@@ -26,6 +26,9 @@ _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 request_logger = logging.getLogger("rivergen.request")
 
 
+ORGANIZATION_ATTRIBUTE = "rivergen_organization_id"
+
+
 class RequestLogMiddleware:
     """Give each request an id and write one structured log line when it is answered.
 
@@ -66,10 +69,15 @@ class RequestLogMiddleware:
                 "duration_ms": duration_ms,
                 "user_id": _user_id(request),
                 # Recorded by the API's tenancy (OrganizationScopedMixin.membership).
-                "organization_id": getattr(request, "organization_id", None),
+                "organization_id": getattr(request, ORGANIZATION_ATTRIBUTE, None),
             },
         )
         return response
+
+
+def record_organization(request: Any, organization_id: int) -> None:
+    """Note the request's current organization for its log line (DRF or Django request)."""
+    setattr(getattr(request, "_request", request), ORGANIZATION_ATTRIBUTE, organization_id)
 
 
 def _incoming_request_id(request: HttpRequest) -> str | None:

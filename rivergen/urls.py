@@ -1,12 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from rivergen import health
 from rivergen.api import views as api_views
 from rivergen.api.docs import RedocView, SwaggerView
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     re_path(r"^auth/token/?$", api_views.TokenObtainView.as_view(), name="token-obtain"),
     re_path(r"^auth/token/refresh/?$", api_views.TokenRefreshView.as_view(), name="token-refresh"),
     path("", include("datasources.api.urls")),

@@ -1,14 +1,14 @@
 """Fixtures shared by every test: API clients per role, and envelope assertions."""
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from organizations.models import Organization, Role
+from organizations.models import Organization, Role, Workspace
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory, WorkspaceFactory
 
 DATA_SOURCES_URL = "/api/v1/data-sources"
@@ -19,10 +19,29 @@ def detail_url(pk: Any) -> str:
     return f"{DATA_SOURCES_URL}/{pk}"
 
 
-def bearer_client(user: Any) -> APIClient:
+def bearer_token(user: User) -> str:
+    return f"Bearer {RefreshToken.for_user(user).access_token}"
+
+
+def bearer_client(user: User) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    client.credentials(HTTP_AUTHORIZATION=bearer_token(user))
     return client
+
+
+class MemberClient(APIClient):
+    """An APIClient sending a bearer token for `user`, a member of some organization."""
+
+    def __init__(self, user: User, **defaults: Any) -> None:
+        super().__init__(**defaults)
+        self.user = user
+        self.credentials(HTTP_AUTHORIZATION=bearer_token(user))
+
+
+class MemberClientFactory(Protocol):
+    """The `member_client` fixture: `member_client(role, organization)`."""
+
+    def __call__(self, role: str = Role.ADMIN, organization: Organization | None = None) -> MemberClient: ...
 
 
 def assert_success(response: Any, status: int, message: str) -> Any:
@@ -57,37 +76,35 @@ def _clear_cache() -> None:
 
 @pytest.fixture
 def organization(db: None) -> Organization:
-    return OrganizationFactory()
+    return OrganizationFactory.create()
 
 
 @pytest.fixture
 def other_organization(db: None) -> Organization:
-    return OrganizationFactory()
+    return OrganizationFactory.create()
 
 
 @pytest.fixture
-def workspace(organization: Organization) -> Any:
-    return WorkspaceFactory(organization=organization)
+def workspace(organization: Organization) -> Workspace:
+    return WorkspaceFactory.create(organization=organization)
 
 
 @pytest.fixture
-def member_client(db: None) -> Callable[..., APIClient]:
-    """member_client(role, organization) -> an APIClient with a bearer token; `.user` is set."""
+def member_client(db: None) -> MemberClientFactory:
+    """member_client(role, organization) -> a MemberClient for a new member with that role."""
 
-    def make(role: str = Role.ADMIN, organization: Organization | None = None) -> APIClient:
-        membership = MembershipFactory(role=role, organization=organization or OrganizationFactory())
-        client = bearer_client(membership.user)
-        client.user = membership.user  # type: ignore[attr-defined]
-        return client
+    def make(role: str = Role.ADMIN, organization: Organization | None = None) -> MemberClient:
+        membership = MembershipFactory.create(role=role, organization=organization or OrganizationFactory.create())
+        return MemberClient(membership.user)
 
     return make
 
 
 @pytest.fixture
-def admin_client_api(member_client: Callable[..., APIClient], organization: Organization) -> APIClient:
+def admin_client_api(member_client: MemberClientFactory, organization: Organization) -> MemberClient:
     return member_client(Role.ADMIN, organization)
 
 
 @pytest.fixture
-def user_without_organization(db: None) -> Any:
-    return UserFactory()
+def user_without_organization(db: None) -> User:
+    return UserFactory.create()

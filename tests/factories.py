@@ -1,7 +1,12 @@
-"""factory_boy factories shared by every test module."""
+"""factory_boy factories shared by every test module.
+
+Each factory is generic in its model, so `XFactory.create(...)` is typed as the model. Call
+`.create()` (or `.build()`) rather than `XFactory(...)`: factory_boy's metaclass makes the call
+equivalent to `.create()`, but type checkers see it as an instance of the factory class.
+"""
 
 import factory
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from datasources.models import DataSource, DataSourceType
 from organizations.models import Membership, Organization, Role, Workspace
@@ -9,22 +14,17 @@ from organizations.models import Membership, Organization, Role, Workspace
 TEST_PASSWORD = "correct-horse-battery-staple"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
-        skip_postgeneration_save = True
+        model = User
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
-
-    @factory.post_generation
-    def save_password(obj, create, extracted, **kwargs):
-        if create:
-            obj.save()
+    # Hashed with make_password() before the row is written, like User.set_password().
+    password = factory.django.Password(TEST_PASSWORD)
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
+class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
 
@@ -32,7 +32,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"org-{n}")
 
 
-class WorkspaceFactory(factory.django.DjangoModelFactory):
+class WorkspaceFactory(factory.django.DjangoModelFactory[Workspace]):
     class Meta:
         model = Workspace
 
@@ -40,7 +40,7 @@ class WorkspaceFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Workspace {n}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -49,7 +49,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.ADMIN
 
 
-class DataSourceFactory(factory.django.DjangoModelFactory):
+class DataSourceFactory(factory.django.DjangoModelFactory[DataSource]):
     """A valid PostgreSQL data source; pass `workspace=` to place it (its org follows)."""
 
     class Meta:

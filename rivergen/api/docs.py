@@ -4,6 +4,7 @@ Kept apart from rivergen.api.schema: drf_spectacular.views imports the schema cl
 so the schema module cannot import these views back.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.template import engines
@@ -38,7 +39,7 @@ _OFFLINE_REDOC_TEMPLATE = """{% extends "drf_spectacular/redoc.html" %}
 
 
 class _OfflineRedocRenderer(TemplateHTMLRenderer):
-    def resolve_template(self, template_names: list[str]) -> Any:
+    def resolve_template(self, template_names: Iterable[str]) -> Any:
         return engines["django"].from_string(_OFFLINE_REDOC_TEMPLATE)
 
 

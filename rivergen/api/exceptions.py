@@ -64,6 +64,7 @@ class ServiceUnavailable(exceptions.APIException):
 def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     exc = _as_api_exception(exc)
     status_code = exc.status_code
+    details: dict[str, Any] | None
     code = ERROR_CODES.get(status_code, "INTERNAL_ERROR" if status_code >= 500 else "ERROR")
 
     if isinstance(exc, exceptions.ValidationError | exceptions.ParseError):
@@ -76,10 +77,12 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         message, details = _detail_message(exc.detail), None
 
     response = Response(error_body(code, message, details), status=status_code)
-    if getattr(exc, "auth_header", None):
-        response["WWW-Authenticate"] = exc.auth_header
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        response["Retry-After"] = str(max(1, int(exc.wait)))
+    auth_header = getattr(exc, "auth_header", None)  # set by DRF on 401s
+    if auth_header:
+        response["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)  # set on Throttled
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        response["Retry-After"] = str(max(1, int(wait)))
     if isinstance(exc, ServiceUnavailable):
         response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
     return response

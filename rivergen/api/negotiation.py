@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import Http404
@@ -13,9 +14,9 @@ class JSONFallbackNegotiation(DefaultContentNegotiation):
     answers 404 to it) is an unknown query parameter like any other: ignored.
     """
 
-    def select_renderer(self, request: Any, renderers: list[Any], format_suffix: str | None = None) -> Any:
+    def select_renderer(self, request: Any, renderers: Iterable[Any], format_suffix: str | None = None) -> Any:
         try:
             return super().select_renderer(request, renderers, format_suffix)
         except (NotAcceptable, Http404):
-            renderer = renderers[0]
+            renderer = next(iter(renderers))
             return renderer, renderer.media_type

@@ -24,7 +24,7 @@ response components, named in the schema's description.
 
 import copy
 import re
-from typing import Any
+from typing import Any, Literal
 
 import uritemplate
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
@@ -222,7 +222,7 @@ class EnvelopeAutoSchema(AutoSchema):
             "destroy": f"Delete {article} {name}",
         }.get(getattr(self.view, "action", ""))
 
-    def get_description(self) -> str:
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular narrows DRF's signature
         description = super().get_description()
         roles = self._allowed_roles()
         if roles:
@@ -281,7 +281,7 @@ class EnvelopeAutoSchema(AutoSchema):
             media_type["schema"] = self._success_envelope(media_type["schema"])
         return response
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         if self.method == "DELETE" and "204" in responses:
             # The contract answers 200 with `data: null`, not 204.

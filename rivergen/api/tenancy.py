@@ -9,12 +9,14 @@ so another organization's ids are rejected the same way.
 import re
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 
 from organizations.models import Membership, Organization, Role
+from rivergen.middleware import record_organization
 
 ORGANIZATION_HEADER = "X-Organization-ID"
 _POSITIVE_BIGINT = re.compile(r"[1-9][0-9]{0,18}")
@@ -23,7 +25,7 @@ _MAX_BIGINT = 2**63 - 1
 
 def resolve_current_membership(request: Request) -> Membership:
     """The membership named by X-Organization-ID, else the user's earliest one."""
-    memberships = Membership.objects.filter(user_id=request.user.pk).select_related("organization")
+    memberships = Membership.objects.filter(user_id=request.user.pk or 0).select_related("organization")
     requested = request.headers.get(ORGANIZATION_HEADER)
     if requested is None:
         membership = memberships.order_by("created_at", "id").first()
@@ -39,12 +41,11 @@ def resolve_current_membership(request: Request) -> Membership:
     return membership
 
 
-class OrganizationScopedMixin:
+class OrganizationScopedMixin(GenericAPIView):
     """Scope a viewset to the current organization. Put it first in the bases."""
 
     #: The path from the viewset's model to its Organization.
     organization_field = "organization"
-    request: Request
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -58,7 +59,7 @@ class OrganizationScopedMixin:
     def membership(self) -> Membership:
         if not hasattr(self, "_membership"):
             self._membership = resolve_current_membership(self.request)
-            self.request._request.organization_id = self._membership.organization_id  # for the request log
+            record_organization(self.request, self._membership.organization_id)  # for the request log
         return self._membership
 
     @property
@@ -66,7 +67,7 @@ class OrganizationScopedMixin:
         return self.membership.organization
 
     def get_queryset(self) -> QuerySet[Any]:
-        queryset = super().get_queryset()  # type: ignore[misc]
+        queryset = super().get_queryset()
         return queryset.filter(**{self.organization_field: self.membership.organization_id})
 
 
@@ -103,7 +104,7 @@ class OrganizationScopedRelatedField(serializers.PrimaryKeyRelatedField):
         "incorrect_type": "Expected a positive integer id, got {data_type}.",
     }
 
-    def __init__(self, model: type[Model], **kwargs: Any):
+    def __init__(self, model: type[Any], **kwargs: Any):
         self.model = model
         super().__init__(queryset=model.objects.all(), **kwargs)
 

@@ -1,19 +1,20 @@
+from typing import Any
+
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 
-class _RateFromSettings:
-    """Read the rate at request time, so settings overrides (tests) take effect."""
+def _configured_rate(scope: str | None) -> str | None:
+    """The rate read at request time, so settings overrides (tests) take effect."""
+    rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
+    return rates.get(scope or "")
 
-    scope: str
 
+class AnonThrottle(throttling.AnonRateThrottle):
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return _configured_rate(self.scope)
 
 
-class AnonThrottle(_RateFromSettings, throttling.AnonRateThrottle):
-    pass
-
-
-class UserThrottle(_RateFromSettings, throttling.UserRateThrottle):
-    pass
+class UserThrottle(throttling.UserRateThrottle):
+    def get_rate(self) -> str | None:
+        return _configured_rate(self.scope)

@@ -11,8 +11,8 @@ from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from rivergen.api.envelope import success_response
 from rivergen.api.exceptions import INTERNAL_MESSAGE, json_error_response
@@ -46,14 +46,14 @@ class _EnvelopedTokenMixin:
 
 
 @extend_schema(request=TokenObtainSerializer, responses=TokenPairSerializer, summary="Obtain tokens")
-class TokenObtainView(_EnvelopedTokenMixin, TokenObtainPairView):
+class TokenObtainView(_EnvelopedTokenMixin, jwt_views.TokenObtainPairView):
     """POST {"username", "password"} -> access and refresh tokens."""
 
     success_message = "Token issued successfully"
 
 
 @extend_schema(request=TokenRefreshSerializer, responses=AccessTokenSerializer, summary="Refresh the access token")
-class TokenRefreshView(_EnvelopedTokenMixin, TokenRefreshView):
+class TokenRefreshView(_EnvelopedTokenMixin, jwt_views.TokenRefreshView):
     """POST {"refresh"} -> a new access token."""
 
     success_message = "Token refreshed successfully"

@@ -50,27 +50,28 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
         return f"{self._verbose_name(plural).capitalize()} {verb} successfully"
 
     def _verbose_name(self, plural: bool = False) -> str:
+        assert self.queryset is not None, "scoped viewsets declare `queryset`"
         meta = self.queryset.model._meta
         return str(meta.verbose_name_plural if plural else meta.verbose_name)
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         metadata = super().options(request, *args, **kwargs).data
         return success_response(metadata, "Options retrieved successfully")
 
 
-class ListModelMixin:
+class ListModelMixin(OrganizationScopedViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-class RetrieveModelMixin:
+class RetrieveModelMixin(OrganizationScopedViewSet):
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return success_response(self.get_serializer(self.get_object()).data, self.message("retrieved"))
 
 
-class CreateModelMixin:
+class CreateModelMixin(OrganizationScopedViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -78,7 +79,7 @@ class CreateModelMixin:
         return success_response(serializer.data, self.message("created"), status=201)
 
 
-class PartialUpdateModelMixin:
+class PartialUpdateModelMixin(OrganizationScopedViewSet):
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -86,7 +87,10 @@ class PartialUpdateModelMixin:
         return success_response(serializer.data, self.message("updated"))
 
 
-class DestroyModelMixin:
+class DestroyModelMixin(OrganizationScopedViewSet):
+    def perform_destroy(self, instance: Any) -> None:
+        raise NotImplementedError("Delete through the app's service function.")
+
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         self.perform_destroy(self.get_object())
         return success_response(None, self.message("deleted"))

@@ -43,7 +43,7 @@ def with_authorization(value: str) -> APIClient:
 
 @pytest.mark.parametrize("url", [TOKEN_URL, f"{TOKEN_URL}/"])
 def test_token_obtain_returns_access_and_refresh(url):
-    user = UserFactory()
+    user = UserFactory.create()
 
     data = assert_success(
         obtain(APIClient(), url, username=user.username, password=TEST_PASSWORD), 200, "Token issued successfully"
@@ -58,8 +58,8 @@ def test_token_obtain_returns_access_and_refresh(url):
 
 
 def test_issued_access_token_authenticates_the_api(organization, workspace):
-    user = MembershipFactory(organization=organization, role=Role.VIEWER).user
-    DataSourceFactory(workspace=workspace)
+    user = MembershipFactory.create(organization=organization, role=Role.VIEWER).user
+    DataSourceFactory.create(workspace=workspace)
     access = obtain(APIClient(), username=user.username, password=TEST_PASSWORD).json()["data"]["access"]
 
     data = assert_success(
@@ -69,7 +69,7 @@ def test_issued_access_token_authenticates_the_api(organization, workspace):
 
 
 def test_token_obtain_with_wrong_password_is_unauthorized():
-    user = UserFactory()
+    user = UserFactory.create()
 
     details = assert_unauthorized(obtain(APIClient(), username=user.username, password="wrong-password"))
 
@@ -77,7 +77,7 @@ def test_token_obtain_with_wrong_password_is_unauthorized():
 
 
 def test_token_obtain_for_unknown_user_is_unauthorized_like_a_wrong_password():
-    user = UserFactory()
+    user = UserFactory.create()
     wrong_password = obtain(APIClient(), username=user.username, password="wrong-password")
 
     unknown_user = obtain(APIClient(), username="nobody-by-this-name", password=TEST_PASSWORD)
@@ -87,7 +87,7 @@ def test_token_obtain_for_unknown_user_is_unauthorized_like_a_wrong_password():
 
 
 def test_token_obtain_for_inactive_user_is_unauthorized():
-    user = UserFactory(is_active=False)
+    user = UserFactory.create(is_active=False)
 
     assert_unauthorized(obtain(APIClient(), username=user.username, password=TEST_PASSWORD))
 
@@ -130,7 +130,7 @@ def test_token_obtain_with_malformed_fields_is_a_validation_error(body, field):
 
 
 def test_token_obtain_never_echoes_the_password():
-    user = UserFactory()
+    user = UserFactory.create()
     secret = "my-very-secret-attempt"
 
     response = obtain(APIClient(), username=user.username, password=secret)
@@ -144,7 +144,7 @@ def test_token_obtain_never_echoes_the_password():
 
 @pytest.mark.parametrize("url", [REFRESH_URL, f"{REFRESH_URL}/"])
 def test_refresh_returns_a_new_access_token(url):
-    user = UserFactory()
+    user = UserFactory.create()
     refresh = RefreshToken.for_user(user)
 
     data = assert_success(
@@ -157,7 +157,7 @@ def test_refresh_returns_a_new_access_token(url):
 
 
 def test_refreshed_access_token_authenticates_the_api(organization):
-    user = MembershipFactory(organization=organization).user
+    user = MembershipFactory.create(organization=organization).user
     refresh = str(RefreshToken.for_user(user))
     access = APIClient().post(REFRESH_URL, {"refresh": refresh}, format="json").json()["data"]["access"]
 
@@ -172,27 +172,27 @@ def test_refresh_with_an_invalid_token_is_unauthorized(refresh):
 
 
 def test_refresh_with_an_access_token_is_unauthorized():
-    access = str(RefreshToken.for_user(UserFactory()).access_token)
+    access = str(RefreshToken.for_user(UserFactory.create()).access_token)
 
     assert_unauthorized(APIClient().post(REFRESH_URL, {"refresh": access}, format="json"))
 
 
 def test_refresh_with_an_expired_token_is_unauthorized():
-    refresh = RefreshToken.for_user(UserFactory())
+    refresh = RefreshToken.for_user(UserFactory.create())
     refresh.set_exp(from_time=timezone.now() - timedelta(days=3), lifetime=timedelta(days=1))
 
     assert_unauthorized(APIClient().post(REFRESH_URL, {"refresh": str(refresh)}, format="json"))
 
 
 def test_refresh_with_a_wrong_signature_is_unauthorized():
-    payload = RefreshToken.for_user(UserFactory()).payload
+    payload = RefreshToken.for_user(UserFactory.create()).payload
     forged = jwt.encode(payload, "not-the-signing-key-" * 3, algorithm="HS256")
 
     assert_unauthorized(APIClient().post(REFRESH_URL, {"refresh": forged}, format="json"))
 
 
 def test_refresh_for_an_inactive_user_is_unauthorized():
-    user = UserFactory()
+    user = UserFactory.create()
     refresh = str(RefreshToken.for_user(user))
     user.is_active = False
     user.save()
@@ -201,7 +201,7 @@ def test_refresh_for_an_inactive_user_is_unauthorized():
 
 
 def test_refresh_for_a_deleted_user_is_unauthorized():
-    user = UserFactory()
+    user = UserFactory.create()
     refresh = str(RefreshToken.for_user(user))
     user.delete()
 
@@ -256,7 +256,7 @@ def _unsigned_token(user: Any) -> str:
 )
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_bad_credentials_on_the_api_are_unauthorized(organization, authorization, method):
-    user = MembershipFactory(organization=organization, role=Role.ADMIN).user
+    user = MembershipFactory.create(organization=organization, role=Role.ADMIN).user
     client = with_authorization(authorization(user))
 
     response = getattr(client, method)(DATA_SOURCES_URL, {}, format="json")
@@ -272,7 +272,7 @@ def test_no_token_is_unauthorized(url):
 
 
 def test_user_deactivated_after_the_token_was_issued_is_unauthorized(organization):
-    user = MembershipFactory(organization=organization).user
+    user = MembershipFactory.create(organization=organization).user
     client = with_authorization(f"Bearer {AccessToken.for_user(user)}")
     assert_success(client.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
 
@@ -283,7 +283,7 @@ def test_user_deactivated_after_the_token_was_issued_is_unauthorized(organizatio
 
 
 def test_user_deleted_after_the_token_was_issued_is_unauthorized(organization):
-    user = MembershipFactory(organization=organization).user
+    user = MembershipFactory.create(organization=organization).user
     client = with_authorization(f"Bearer {AccessToken.for_user(user)}")
 
     user.delete()
@@ -292,7 +292,7 @@ def test_user_deleted_after_the_token_was_issued_is_unauthorized(organization):
 
 
 def test_unauthorized_answers_never_leak_the_token(organization):
-    user = MembershipFactory(organization=organization).user
+    user = MembershipFactory.create(organization=organization).user
     token = _expired_access_token(user)
 
     response = with_authorization(f"Bearer {token}").get(DATA_SOURCES_URL)
@@ -305,8 +305,8 @@ def test_unauthorized_answers_never_leak_the_token(organization):
 
 
 def test_session_login_with_a_membership_can_list(organization, workspace):
-    user = MembershipFactory(organization=organization, role=Role.VIEWER, user__is_staff=True).user
-    source = DataSourceFactory(workspace=workspace)
+    user = MembershipFactory.create(organization=organization, role=Role.VIEWER, user__is_staff=True).user
+    source = DataSourceFactory.create(workspace=workspace)
     client = APIClient()
     client.force_login(user)
 
@@ -316,8 +316,8 @@ def test_session_login_with_a_membership_can_list(organization, workspace):
 
 
 def test_session_login_renders_the_browsable_api_for_html(organization, workspace):
-    user = MembershipFactory(organization=organization, role=Role.ADMIN, user__is_staff=True).user
-    source = DataSourceFactory(workspace=workspace, name="Browsable source")
+    user = MembershipFactory.create(organization=organization, role=Role.ADMIN, user__is_staff=True).user
+    source = DataSourceFactory.create(workspace=workspace, name="Browsable source")
     client = APIClient()
     client.force_login(user)
 
@@ -331,8 +331,8 @@ def test_session_login_renders_the_browsable_api_for_html(organization, workspac
 
 
 def test_session_login_renders_a_detail_page(organization, workspace):
-    user = MembershipFactory(organization=organization, role=Role.EDITOR, user__is_staff=True).user
-    source = DataSourceFactory(workspace=workspace, name="Detail page source")
+    user = MembershipFactory.create(organization=organization, role=Role.EDITOR, user__is_staff=True).user
+    source = DataSourceFactory.create(workspace=workspace, name="Detail page source")
     client = APIClient()
     client.force_login(user)
 
@@ -344,7 +344,7 @@ def test_session_login_renders_a_detail_page(organization, workspace):
 
 
 def test_session_writes_need_the_csrf_token(organization, workspace):
-    user = MembershipFactory(organization=organization, role=Role.ADMIN, user__is_staff=True).user
+    user = MembershipFactory.create(organization=organization, role=Role.ADMIN, user__is_staff=True).user
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(user)
 

@@ -127,7 +127,7 @@ def test_multipart_form_body_is_unsupported_media_type(admin_client_api, workspa
 
 
 def test_patch_with_a_form_body_is_unsupported_media_type(admin_client_api, workspace):
-    source = DataSourceFactory(workspace=workspace, name="Unchanged")
+    source = DataSourceFactory.create(workspace=workspace, name="Unchanged")
 
     response = admin_client_api.patch(detail_url(source.id), "name=Changed", content_type="text/plain")
 
@@ -137,7 +137,7 @@ def test_patch_with_a_form_body_is_unsupported_media_type(admin_client_api, work
 
 
 def test_token_endpoint_with_a_form_body_is_unsupported_media_type():
-    user = UserFactory()
+    user = UserFactory.create()
 
     response = APIClient().post(TOKEN_URL, {"username": user.username, "password": TEST_PASSWORD}, format="multipart")
 
@@ -169,7 +169,7 @@ def test_malformed_json_is_a_validation_error_on_body(admin_client_api, body):
 
 
 def test_malformed_json_on_patch_is_a_validation_error(admin_client_api, workspace):
-    source = DataSourceFactory(workspace=workspace)
+    source = DataSourceFactory.create(workspace=workspace)
 
     response = admin_client_api.patch(detail_url(source.id), b'{"name": "x",}', content_type="application/json")
 
@@ -198,7 +198,7 @@ def test_json_null_body_is_a_validation_error(admin_client_api):
 
 
 def test_json_list_on_patch_is_a_validation_error(admin_client_api, workspace):
-    source = DataSourceFactory(workspace=workspace)
+    source = DataSourceFactory.create(workspace=workspace)
 
     response = admin_client_api.patch(detail_url(source.id), [{"name": "x"}], format="json")
 
@@ -239,7 +239,7 @@ def test_body_of_exactly_one_mib_is_parsed(admin_client_api, workspace):
 
 
 def test_patch_body_over_one_mib_is_payload_too_large(admin_client_api, workspace):
-    source = DataSourceFactory(workspace=workspace, description="before")
+    source = DataSourceFactory.create(workspace=workspace, description="before")
 
     response = admin_client_api.patch(
         detail_url(source.id), _json_of_size(2 * ONE_MIB), content_type="application/json"
@@ -292,7 +292,7 @@ def test_rate_limits_are_per_user(member_client, organization):
 
 @pytest.mark.usefixtures("tiny_throttle_rates")
 def test_anonymous_token_requests_over_the_rate_are_rate_limited():
-    user = UserFactory()
+    user = UserFactory.create()
     client = APIClient()
     body = {"username": user.username, "password": "wrong-password"}
     for _ in range(2):
@@ -412,7 +412,7 @@ def test_database_unreachable_on_token_obtain_is_service_unavailable(monkeypatch
 
 def test_integrity_error_from_the_database_is_a_conflict(admin_client_api, workspace, monkeypatch):
     """A uniqueness race the service does not recognise still answers 409, from the real database."""
-    DataSourceFactory(workspace=workspace, name="Orders")
+    DataSourceFactory.create(workspace=workspace, name="Orders")
     monkeypatch.setattr(services, "NAME_UNIQUE_CONSTRAINT", "constraint-the-service-does-not-know")
 
     response = admin_client_api.post(DATA_SOURCES_URL, create_body(workspace, name="ORDERS"), format="json")
@@ -423,7 +423,7 @@ def test_integrity_error_from_the_database_is_a_conflict(admin_client_api, works
 
 
 def test_integrity_error_raised_anywhere_is_a_conflict_without_details(admin_client_api, workspace, monkeypatch):
-    source = DataSourceFactory(workspace=workspace)
+    source = DataSourceFactory.create(workspace=workspace)
 
     def explode(**kwargs: Any) -> Any:
         raise IntegrityError('duplicate key value violates unique constraint "x"\nDETAIL: Key (name)=(secret)')
@@ -441,7 +441,7 @@ def test_integrity_error_raised_anywhere_is_a_conflict_without_details(admin_cli
 
 @pytest.mark.parametrize("accept", ["text/csv", "application/xml", "image/png", "nonsense", "*/*", ""])
 def test_odd_accept_header_still_gets_json(admin_client_api, workspace, accept):
-    DataSourceFactory(workspace=workspace)
+    DataSourceFactory.create(workspace=workspace)
 
     response = admin_client_api.get(DATA_SOURCES_URL, HTTP_ACCEPT=accept)
 

@@ -236,7 +236,7 @@ class World:
 
 @pytest.fixture
 def world(openapi, member_client, organization, workspace) -> World:
-    other_workspace = WorkspaceFactory()
+    other_workspace = WorkspaceFactory.create()
     return World(
         spec=openapi,
         organization=organization,
@@ -244,8 +244,8 @@ def world(openapi, member_client, organization, workspace) -> World:
         admin=member_client(Role.ADMIN, organization),
         editor=member_client(Role.EDITOR, organization),
         viewer=member_client(Role.VIEWER, organization),
-        datasource=DataSourceFactory(workspace=workspace, name="Orders DB", tags=["prod"]),
-        other_datasource=DataSourceFactory(workspace=other_workspace),
+        datasource=DataSourceFactory.create(workspace=workspace, name="Orders DB", tags=["prod"]),
+        other_datasource=DataSourceFactory.create(workspace=other_workspace),
         other_workspace=other_workspace,
     )
 
@@ -320,7 +320,7 @@ def own_workspace(world: World) -> str:
 
 
 def _list_everything(world: World) -> Any:
-    DataSourceFactory(
+    DataSourceFactory.create(
         workspace=world.workspace,
         name="Orders replica",
         type=DataSourceType.MYSQL,
@@ -356,7 +356,7 @@ def _token_refresh(world: World, refresh: str | None = None) -> Any:
 
 
 def _no_organization(world: World) -> APIClient:
-    return bearer_client(UserFactory())
+    return bearer_client(UserFactory.create())
 
 
 CASES: dict[tuple[str, str, int], Callable[[World], Any]] = {
@@ -398,7 +398,7 @@ CASES: dict[tuple[str, str, int], Callable[[World], Any]] = {
     (*UPDATE, 403): lambda w: w.viewer.patch(own(w), {"name": "x"}, format="json"),
     (*UPDATE, 404): lambda w: w.admin.patch(detail_url(w.other_datasource.id), {"name": "x"}, format="json"),
     (*UPDATE, 409): lambda w: w.admin.patch(
-        detail_url(DataSourceFactory(workspace=w.workspace).id), {"name": "orders DB"}, format="json"
+        detail_url(DataSourceFactory.create(workspace=w.workspace).id), {"name": "orders DB"}, format="json"
     ),
     (*UPDATE, 413): oversized("PATCH", own),
     (*UPDATE, 415): not_json("PATCH", own),

@@ -72,7 +72,7 @@ def test_the_organization_logged_is_the_one_the_request_acted_in(
 ):
     caplog.set_level(logging.INFO)
     client = member_client(Role.ADMIN, organization)
-    MembershipFactory(user=client.user, organization=other_organization, role=Role.VIEWER)
+    MembershipFactory.create(user=client.user, organization=other_organization, role=Role.VIEWER)
     response = client.get(DATA_SOURCES_URL, HTTP_X_ORGANIZATION_ID=str(other_organization.pk))
     assert_success(response, 200, "Data sources retrieved successfully")
     assert [record.organization_id for record in request_records(caplog)] == [other_organization.pk]

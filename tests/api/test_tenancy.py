@@ -47,20 +47,20 @@ def create_body(workspace: Any, **overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def two_org_user(organization, other_organization):
     """Admin of `organization` (earliest membership), viewer of `other_organization`."""
-    user = UserFactory()
-    MembershipFactory(user=user, organization=organization, role=Role.ADMIN)
-    MembershipFactory(user=user, organization=other_organization, role=Role.VIEWER)
+    user = UserFactory.create()
+    MembershipFactory.create(user=user, organization=organization, role=Role.ADMIN)
+    MembershipFactory.create(user=user, organization=other_organization, role=Role.VIEWER)
     return user
 
 
 def test_no_header_uses_the_earliest_membership(organization, other_organization):
-    user = UserFactory()
+    user = UserFactory.create()
     # The later-created row (higher id) is the earlier membership: order is by created_at.
-    MembershipFactory(user=user, organization=other_organization)
-    earliest = MembershipFactory(user=user, organization=organization)
+    MembershipFactory.create(user=user, organization=other_organization)
+    earliest = MembershipFactory.create(user=user, organization=organization)
     Membership.objects.filter(pk=earliest.pk).update(created_at=timezone.now() - timedelta(days=30))
-    mine = DataSourceFactory(workspace=WorkspaceFactory(organization=organization))
-    DataSourceFactory(workspace=WorkspaceFactory(organization=other_organization))
+    mine = DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=organization))
+    DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=other_organization))
 
     data = assert_success(bearer_client(user).get(DATA_SOURCES_URL), 200, LIST_MESSAGE)
 
@@ -69,8 +69,8 @@ def test_no_header_uses_the_earliest_membership(organization, other_organization
 
 
 def test_header_selects_the_users_second_organization(two_org_user, organization, other_organization):
-    first = DataSourceFactory(workspace=WorkspaceFactory(organization=organization))
-    second = DataSourceFactory(workspace=WorkspaceFactory(organization=other_organization))
+    first = DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=organization))
+    second = DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=other_organization))
     client = bearer_client(two_org_user)
 
     default = assert_success(client.get(DATA_SOURCES_URL), 200, LIST_MESSAGE)
@@ -83,8 +83,8 @@ def test_header_selects_the_users_second_organization(two_org_user, organization
 
 
 def test_header_selects_the_organization_for_details_and_workspaces(two_org_user, other_organization):
-    workspace = WorkspaceFactory(organization=other_organization)
-    source = DataSourceFactory(workspace=workspace)
+    workspace = WorkspaceFactory.create(organization=other_organization)
+    source = DataSourceFactory.create(workspace=workspace)
     client = bearer_client(two_org_user)
     header = {HEADER: str(other_organization.id)}
 
@@ -97,7 +97,7 @@ def test_header_selects_the_organization_for_details_and_workspaces(two_org_user
 
 
 def test_header_with_surrounding_spaces_is_accepted(two_org_user, other_organization):
-    source = DataSourceFactory(workspace=WorkspaceFactory(organization=other_organization))
+    source = DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=other_organization))
 
     data = assert_success(
         bearer_client(two_org_user).get(DATA_SOURCES_URL, **{HEADER: f" {other_organization.id} "}), 200, LIST_MESSAGE
@@ -108,8 +108,8 @@ def test_header_with_surrounding_spaces_is_accepted(two_org_user, other_organiza
 
 def test_the_role_follows_the_selected_organization(two_org_user, organization, other_organization):
     client = bearer_client(two_org_user)
-    mine = WorkspaceFactory(organization=organization)
-    theirs = WorkspaceFactory(organization=other_organization)
+    mine = WorkspaceFactory.create(organization=organization)
+    theirs = WorkspaceFactory.create(organization=other_organization)
 
     assert_success(
         client.post(DATA_SOURCES_URL, create_body(mine), format="json"), 201, "Data source created successfully"
@@ -142,7 +142,7 @@ def test_header_not_naming_one_of_the_users_organizations_is_forbidden(
     member_client, organization, other_organization, value, path
 ):
     client = member_client(Role.ADMIN, organization)
-    DataSourceFactory(workspace=WorkspaceFactory(organization=organization))
+    DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=organization))
 
     response = client.get(path, **{HEADER: value({"own": organization, "foreign": other_organization})})
 
@@ -151,7 +151,7 @@ def test_header_not_naming_one_of_the_users_organizations_is_forbidden(
 
 def test_header_naming_another_organization_forbids_writes_too(member_client, organization, other_organization):
     client = member_client(Role.ADMIN, organization)
-    theirs = DataSourceFactory(workspace=WorkspaceFactory(organization=other_organization), name="Theirs")
+    theirs = DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=other_organization), name="Theirs")
     header = {HEADER: str(other_organization.id)}
 
     assert_error(client.get(detail_url(theirs.id), **header), 403, "FORBIDDEN")
@@ -182,7 +182,7 @@ def test_header_naming_another_organization_forbids_writes_too(member_client, or
     ],
 )
 def test_user_without_membership_is_forbidden_everywhere(user_without_organization, workspace, method, path, body):
-    source = DataSourceFactory(workspace=workspace, name="Untouched")
+    source = DataSourceFactory.create(workspace=workspace, name="Untouched")
     path = {"detail": detail_url(source.id), "workspace": f"{WORKSPACES_URL}/{workspace.id}"}.get(path, path)
     body = create_body(workspace) if body == "create" else body
 
@@ -202,7 +202,7 @@ def test_user_without_membership_is_forbidden_even_with_a_header(user_without_or
 
 
 def test_membership_removed_after_the_token_was_issued_is_forbidden(organization):
-    membership = MembershipFactory(organization=organization)
+    membership = MembershipFactory.create(organization=organization)
     client = bearer_client(membership.user)
     assert_success(client.get(DATA_SOURCES_URL), 200, LIST_MESSAGE)
 
@@ -235,7 +235,7 @@ def _do(client: APIClient, action: str, source: DataSource) -> Any:
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.EDITOR, Role.VIEWER])
 @pytest.mark.parametrize("action", ["list", "get", "create", "patch", "delete"])
 def test_role_matrix(member_client, organization, workspace, role, action):
-    source = DataSourceFactory(workspace=workspace, name="Original")
+    source = DataSourceFactory.create(workspace=workspace, name="Original")
     client = member_client(role, organization)
 
     response = _do(client, action, source)
@@ -277,9 +277,9 @@ def test_every_role_can_list_workspaces(member_client, organization, workspace, 
 @pytest.fixture
 def foreign(other_organization):
     """Another organization's workspace and data sources, made to match every filter."""
-    workspace = WorkspaceFactory(organization=other_organization, name="Shared name")
+    workspace = WorkspaceFactory.create(organization=other_organization, name="Shared name")
     sources = [
-        DataSourceFactory(
+        DataSourceFactory.create(
             workspace=workspace,
             name="Secret warehouse",
             description="needle in their haystack",
@@ -288,7 +288,7 @@ def foreign(other_organization):
             port=None,
             tags=["needle", "shared"],
         ),
-        DataSourceFactory(workspace=workspace, name="Their postgres", tags=["shared"]),
+        DataSourceFactory.create(workspace=workspace, name="Their postgres", tags=["shared"]),
     ]
     DataSource.objects.filter(pk=sources[0].pk).update(status=DataSourceStatus.MAINTENANCE)
     return {"workspace": workspace, "sources": sources}
@@ -296,10 +296,10 @@ def foreign(other_organization):
 
 @pytest.fixture
 def own(organization):
-    workspace = WorkspaceFactory(organization=organization, name="Shared name")
+    workspace = WorkspaceFactory.create(organization=organization, name="Shared name")
     return {
         "workspace": workspace,
-        "source": DataSourceFactory(workspace=workspace, name="Our postgres", tags=["shared"]),
+        "source": DataSourceFactory.create(workspace=workspace, name="Our postgres", tags=["shared"]),
     }
 
 
@@ -312,7 +312,7 @@ def test_lists_and_counts_show_only_the_current_organization(admin_client_api, o
 
 
 def test_counts_on_later_pages_show_only_the_current_organization(admin_client_api, own, foreign):
-    DataSourceFactory(workspace=own["workspace"])
+    DataSourceFactory.create(workspace=own["workspace"])
 
     data = assert_success(admin_client_api.get(DATA_SOURCES_URL, {"page_size": 1}), 200, LIST_MESSAGE)
 
@@ -477,7 +477,7 @@ def test_options_metadata_never_lists_another_organizations_workspaces(admin_cli
 
 
 def test_a_third_organization_sees_nothing_of_the_other_two(member_client, own, foreign):
-    client = member_client(Role.ADMIN, OrganizationFactory())
+    client = member_client(Role.ADMIN, OrganizationFactory.create())
 
     sources = assert_success(client.get(DATA_SOURCES_URL), 200, LIST_MESSAGE)
     workspaces = assert_success(client.get(WORKSPACES_URL), 200, "Workspaces retrieved successfully")

@@ -71,14 +71,20 @@ def form_data(source: DataSource | None = None, **overrides: Any) -> dict[str, A
 
 @pytest.fixture
 def secret_source() -> DataSource:
-    return DataSourceFactory(name="Vault", use_ssh_tunnel=True, ssh_host="bastion.example.com", ssh_port=22, **SECRETS)
+    return DataSourceFactory.create(
+        name="Vault", use_ssh_tunnel=True, ssh_host="bastion.example.com", ssh_port=22, **SECRETS
+    )
 
 
 # --- Change list ----------------------------------------------------------------------------------------
 
 
 def test_changelist_renders_every_organizations_sources(admin_client):
-    sources = [DataSourceFactory(), DataSourceFactory(), DataSourceFactory(workspace=WorkspaceFactory())]
+    sources = [
+        DataSourceFactory.create(),
+        DataSourceFactory.create(),
+        DataSourceFactory.create(workspace=WorkspaceFactory.create()),
+    ]
 
     assert set(results(admin_client.get(CHANGELIST))) == set(sources)
 
@@ -104,14 +110,14 @@ def test_changelist_never_shows_credentials(admin_client, secret_source):
     ],
 )
 def test_changelist_filters(admin_client, params, expected):
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
     sources = {
-        "csv": DataSourceFactory(
+        "csv": DataSourceFactory.create(
             workspace=workspace, type=DataSourceType.CSV, host=None, port=None, file_path="/data/a.csv"
         ),
-        "maintenance": DataSourceFactory(workspace=workspace),
-        "tagged": DataSourceFactory(workspace=workspace, tags=["finance", "daily"]),
-        "other": DataSourceFactory(workspace=WorkspaceFactory(), tags=["daily"]),
+        "maintenance": DataSourceFactory.create(workspace=workspace),
+        "tagged": DataSourceFactory.create(workspace=workspace, tags=["finance", "daily"]),
+        "other": DataSourceFactory.create(workspace=WorkspaceFactory.create(), tags=["daily"]),
     }
     now = timezone.now()
     DataSource.objects.filter(pk=sources["maintenance"].pk).update(
@@ -123,18 +129,18 @@ def test_changelist_filters(admin_client, params, expected):
 
 
 def test_changelist_filter_for_never_tested(admin_client):
-    never = DataSourceFactory()
-    tested = DataSourceFactory()
+    never = DataSourceFactory.create()
+    tested = DataSourceFactory.create()
     DataSource.objects.filter(pk=tested.pk).update(last_tested_at=timezone.now())
 
     assert results(admin_client.get(CHANGELIST, {"tested": "never"})) == [never]
 
 
 def test_changelist_filters_combine(admin_client):
-    workspace = WorkspaceFactory()
-    wanted = DataSourceFactory(workspace=workspace, tags=["pii"])
-    DataSourceFactory(workspace=workspace)
-    DataSourceFactory(tags=["pii"])
+    workspace = WorkspaceFactory.create()
+    wanted = DataSourceFactory.create(workspace=workspace, tags=["pii"])
+    DataSourceFactory.create(workspace=workspace)
+    DataSourceFactory.create(tags=["pii"])
 
     rows = results(admin_client.get(CHANGELIST, {"organization__id__exact": workspace.organization_id, "tag": "pii"}))
 
@@ -147,9 +153,9 @@ def test_changelist_filters_combine(admin_client):
 )
 def test_changelist_search_matches_name_description_and_host(admin_client, term, expected):
     sources = {
-        "by_name": DataSourceFactory(name="Orders DB", description="x"),
-        "by_description": DataSourceFactory(name="Plain", description="a needle inside"),
-        "by_host": DataSourceFactory(name="Hosted", description="y", host="db-17.internal"),
+        "by_name": DataSourceFactory.create(name="Orders DB", description="x"),
+        "by_description": DataSourceFactory.create(name="Plain", description="a needle inside"),
+        "by_host": DataSourceFactory.create(name="Hosted", description="y", host="db-17.internal"),
     }
 
     assert results(admin_client.get(CHANGELIST, {"q": term})) == [sources[expected]]
@@ -168,7 +174,7 @@ def test_changelist_search_matches_name_description_and_host(admin_client, term,
     ],
 )
 def test_odd_changelist_parameters_never_fail(admin_client, params):
-    DataSourceFactory()
+    DataSourceFactory.create()
 
     response = admin_client.get(CHANGELIST, params)
 
@@ -176,8 +182,8 @@ def test_odd_changelist_parameters_never_fail(admin_client, params):
 
 
 def test_changelist_offers_the_most_used_tags(admin_client):
-    DataSourceFactory(tags=["popular", "rare"])
-    DataSourceFactory(tags=["popular"])
+    DataSourceFactory.create(tags=["popular", "rare"])
+    DataSourceFactory.create(tags=["popular"])
 
     response = admin_client.get(CHANGELIST)
 
@@ -188,10 +194,10 @@ def test_changelist_offers_the_most_used_tags(admin_client):
 
 
 def test_workspace_filter_lists_only_the_chosen_organizations_workspaces(admin_client):
-    mine = WorkspaceFactory(name="Mine")
-    also_mine = WorkspaceFactory(name="Also mine", organization=mine.organization)
-    WorkspaceFactory(name="Theirs")
-    DataSourceFactory(workspace=mine)
+    mine = WorkspaceFactory.create(name="Mine")
+    also_mine = WorkspaceFactory.create(name="Also mine", organization=mine.organization)
+    WorkspaceFactory.create(name="Theirs")
+    DataSourceFactory.create(workspace=mine)
 
     response = admin_client.get(CHANGELIST, {"organization__id__exact": mine.organization_id})
 
@@ -202,8 +208,8 @@ def test_workspace_filter_lists_only_the_chosen_organizations_workspaces(admin_c
 
 
 def test_mark_as_maintenance_action_sets_the_status(admin_client):
-    chosen = DataSourceFactory()
-    untouched = DataSourceFactory()
+    chosen = DataSourceFactory.create()
+    untouched = DataSourceFactory.create()
 
     response = admin_client.post(
         CHANGELIST, {"action": "mark_as_maintenance", "_selected_action": [chosen.pk], "index": 0}
@@ -253,7 +259,7 @@ def test_change_form_shows_server_owned_fields_read_only(admin_client, secret_so
 
 
 def test_add_creates_an_inactive_source(admin_client):
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
 
     response = admin_client.post(
         ADD,
@@ -278,7 +284,7 @@ def test_add_creates_an_inactive_source(admin_client):
 
 
 def test_add_applies_the_models_rules_as_form_errors(admin_client):
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
 
     response = admin_client.post(
         ADD,
@@ -359,8 +365,8 @@ def test_posted_server_owned_fields_are_ignored(admin_client, secret_source):
 
 
 def test_workspace_of_another_organization_is_a_form_error(admin_client):
-    source = DataSourceFactory(name="Stays put")
-    foreign_workspace = WorkspaceFactory(organization=OrganizationFactory())
+    source = DataSourceFactory.create(name="Stays put")
+    foreign_workspace = WorkspaceFactory.create(organization=OrganizationFactory.create())
 
     response = admin_client.post(change_url(source), form_data(source, workspace=foreign_workspace.pk))
 
@@ -370,8 +376,8 @@ def test_workspace_of_another_organization_is_a_form_error(admin_client):
 
 
 def test_adding_with_a_workspace_of_another_organization_is_a_form_error(admin_client):
-    organization = OrganizationFactory()
-    foreign_workspace = WorkspaceFactory()
+    organization = OrganizationFactory.create()
+    foreign_workspace = WorkspaceFactory.create()
 
     response = admin_client.post(
         ADD,
@@ -390,7 +396,7 @@ def test_adding_with_a_workspace_of_another_organization_is_a_form_error(admin_c
 
 @pytest.mark.parametrize("name", ["orders", "ORDERS", "Orders"])
 def test_duplicate_name_in_the_organization_is_a_form_error(admin_client, name):
-    existing = DataSourceFactory(name="Orders")
+    existing = DataSourceFactory.create(name="Orders")
 
     response = admin_client.post(
         ADD,
@@ -408,8 +414,8 @@ def test_duplicate_name_in_the_organization_is_a_form_error(admin_client, name):
 
 
 def test_renaming_onto_a_taken_name_is_a_form_error(admin_client):
-    existing = DataSourceFactory(name="Orders")
-    other = DataSourceFactory(workspace=existing.workspace, name="Invoices")
+    existing = DataSourceFactory.create(name="Orders")
+    other = DataSourceFactory.create(workspace=existing.workspace, name="Invoices")
 
     response = admin_client.post(change_url(other), form_data(other, name="oRdErS"))
 
@@ -419,8 +425,8 @@ def test_renaming_onto_a_taken_name_is_a_form_error(admin_client):
 
 
 def test_same_name_in_another_organization_is_allowed(admin_client):
-    DataSourceFactory(name="Orders")
-    workspace = WorkspaceFactory()
+    DataSourceFactory.create(name="Orders")
+    workspace = WorkspaceFactory.create()
 
     response = admin_client.post(
         ADD,
@@ -438,7 +444,7 @@ def test_same_name_in_another_organization_is_allowed(admin_client):
 
 
 def test_delete_goes_through_and_renders_a_confirmation(admin_client):
-    source = DataSourceFactory()
+    source = DataSourceFactory.create()
     url = reverse("admin:datasources_datasource_delete", args=[source.pk])
 
     assert admin_client.get(url).status_code == 200
@@ -449,7 +455,7 @@ def test_delete_goes_through_and_renders_a_confirmation(admin_client):
 
 
 def test_workspace_autocomplete_answers(admin_client):
-    workspace = WorkspaceFactory(name="Autocomplete me")
+    workspace = WorkspaceFactory.create(name="Autocomplete me")
 
     response = admin_client.get(
         reverse("admin:autocomplete"),
@@ -461,7 +467,7 @@ def test_workspace_autocomplete_answers(admin_client):
 
 
 def test_non_staff_users_cannot_open_the_data_source_admin(client):
-    client.force_login(UserFactory())
+    client.force_login(UserFactory.create())
 
     response = client.get(CHANGELIST)
 

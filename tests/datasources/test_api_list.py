@@ -149,7 +149,7 @@ def make_source(workspace: Workspace, type: str = DataSourceType.POSTGRESQL, **f
         defaults = {"host": None, "port": None, "database_name": "my-project"}
     else:
         defaults = {"port": DEFAULT_PORTS.get(DataSourceType(type))}
-    return DataSourceFactory(workspace=workspace, type=type, **{**defaults, **fields})
+    return DataSourceFactory.create(workspace=workspace, type=type, **{**defaults, **fields})
 
 
 def set_timestamps(source: DataSource, **timestamps: datetime) -> None:
@@ -172,12 +172,12 @@ def api(admin_client_api: APIClient) -> APIClient:
 
 @pytest.fixture
 def other_workspace(organization: Organization) -> Workspace:
-    return WorkspaceFactory(organization=organization)
+    return WorkspaceFactory.create(organization=organization)
 
 
 @pytest.fixture
 def foreign_workspace(other_organization: Organization) -> Workspace:
-    return WorkspaceFactory(organization=other_organization)
+    return WorkspaceFactory.create(organization=other_organization)
 
 
 @pytest.fixture(autouse=True)
@@ -362,7 +362,7 @@ def test_the_organization_header_selects_which_organizations_rows_are_listed(
     api, organization, other_organization, workspace, foreign_sources
 ):
     own = make_source(workspace)
-    MembershipFactory(user=api.user, organization=other_organization, role=Role.VIEWER)
+    MembershipFactory.create(user=api.user, organization=other_organization, role=Role.VIEWER)
 
     assert_page(list_data(api), [own.id])  # the earliest membership by default
     other = list_data(api, HTTP_X_ORGANIZATION_ID=str(other_organization.id))
@@ -913,7 +913,7 @@ def sortable(workspace: Workspace, other_workspace: Workspace) -> list[DataSourc
     for row in SORT_ROWS:
         fields = {key: value for key, value in row.items() if key not in ("workspace", "created_at", "updated_at")}
         fields = {"host": None, "port": None, "database_name": None, "schema_name": None, **fields}
-        source = DataSourceFactory(workspace=workspaces[row["workspace"]], **fields)
+        source = DataSourceFactory.create(workspace=workspaces[row["workspace"]], **fields)
         set_timestamps(source, created_at=row["created_at"], updated_at=row["updated_at"])
     return list(DataSource.objects.filter(workspace__in=workspaces.values()))
 

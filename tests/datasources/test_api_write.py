@@ -144,12 +144,14 @@ def viewer(member_client, organization):
 
 @pytest.fixture
 def datasource(workspace):
-    return DataSourceFactory(workspace=workspace, name="Orders DB", tags=["prod"])
+    return DataSourceFactory.create(workspace=workspace, name="Orders DB", tags=["prod"])
 
 
 @pytest.fixture
 def other_datasource(other_organization):
-    return DataSourceFactory(workspace=WorkspaceFactory(organization=other_organization), name="Foreign DB")
+    return DataSourceFactory.create(
+        workspace=WorkspaceFactory.create(organization=other_organization), name="Foreign DB"
+    )
 
 
 # --- GET /data-sources/{id} ----------------------------------------------------------------
@@ -271,7 +273,7 @@ class TestCreate:
     def test_organization_is_the_one_named_by_the_header(self, member_client, organization, other_organization):
         client = member_client(Role.EDITOR, organization)
         client.user.memberships.create(organization=other_organization, role=Role.ADMIN)
-        other_workspace = WorkspaceFactory(organization=other_organization)
+        other_workspace = WorkspaceFactory.create(organization=other_organization)
         response = client.post(
             DATA_SOURCES_URL,
             body_for(other_workspace, organization_id=organization.id),
@@ -290,7 +292,7 @@ class TestCreate:
         )
 
     def test_other_organizations_workspace_is_refused_like_a_missing_one(self, admin, other_organization):
-        foreign = WorkspaceFactory(organization=other_organization)
+        foreign = WorkspaceFactory.create(organization=other_organization)
         missing_id = foreign.id + 1000
         assert_validation_error(
             admin.post(DATA_SOURCES_URL, body_for(foreign), format="json"),
@@ -359,14 +361,14 @@ class TestCreate:
         assert_validation_error(response, {"name": ["This field is required."], "type": ["This field is required."]})
 
     def test_name_is_unique_per_organization_case_insensitively(self, admin, workspace):
-        DataSourceFactory(workspace=workspace, name="Sales DB")
+        DataSourceFactory.create(workspace=workspace, name="Sales DB")
         response = admin.post(DATA_SOURCES_URL, body_for(workspace, name="  sALES db "), format="json")
         assert assert_error(response, 409, "CONFLICT") == {"name": [NAME_TAKEN]}
         assert response.json()["message"] == NAME_TAKEN
         assert DataSource.objects.count() == 1
 
     def test_name_taken_in_another_workspace_of_the_organization_conflicts(self, admin, organization, workspace):
-        DataSourceFactory(workspace=WorkspaceFactory(organization=organization), name="Sales DB")
+        DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=organization), name="Sales DB")
         response = admin.post(DATA_SOURCES_URL, body_for(workspace, name="Sales DB"), format="json")
         assert assert_error(response, 409, "CONFLICT") == {"name": [NAME_TAKEN]}
 
@@ -695,7 +697,7 @@ class TestUpdate:
         )
 
     def test_renaming_to_an_existing_name_conflicts_case_insensitively(self, editor, workspace, datasource):
-        DataSourceFactory(workspace=workspace, name="Billing DB")
+        DataSourceFactory.create(workspace=workspace, name="Billing DB")
         response = editor.patch(detail_url(datasource.id), {"name": "BILLING db"}, format="json")
         assert assert_error(response, 409, "CONFLICT") == {"name": [NAME_TAKEN]}
         assert response.json()["message"] == NAME_TAKEN
@@ -712,14 +714,14 @@ class TestUpdate:
         assert assert_success(response, 200, UPDATED)["name"] == other_datasource.name
 
     def test_moving_to_another_workspace_of_the_organization(self, editor, organization, datasource):
-        target = WorkspaceFactory(organization=organization)
+        target = WorkspaceFactory.create(organization=organization)
         data = assert_success(
             editor.patch(detail_url(datasource.id), {"workspace_id": target.id}, format="json"), 200, UPDATED
         )
         assert data["workspace_id"] == target.id
 
     def test_moving_to_another_organizations_workspace_is_refused(self, editor, datasource, other_organization):
-        foreign = WorkspaceFactory(organization=other_organization)
+        foreign = WorkspaceFactory.create(organization=other_organization)
         response = editor.patch(detail_url(datasource.id), {"workspace_id": foreign.id}, format="json")
         assert_validation_error(response, {"workspace_id": [f"No such workspace in your organization: {foreign.id}."]})
         assert DataSource.objects.get(pk=datasource.pk).workspace_id == datasource.workspace_id

@@ -53,12 +53,12 @@ def form_errors(params: dict[str, Any] | str) -> dict[str, list[str]]:
 def make_source(workspace: Workspace, type: str = DataSourceType.POSTGRESQL, **fields: Any) -> DataSource:
     if type in (DataSourceType.CSV, DataSourceType.SQLITE):
         fields = {"host": None, "port": None, "database_name": None, "file_path": f"/data/{type}", **fields}
-    return DataSourceFactory(workspace=workspace, type=type, **fields)
+    return DataSourceFactory.create(workspace=workspace, type=type, **fields)
 
 
 @pytest.fixture
 def second_workspace(organization: Organization) -> Workspace:
-    return WorkspaceFactory(organization=organization)
+    return WorkspaceFactory.create(organization=organization)
 
 
 # --- declaration ---------------------------------------------------------------------------
@@ -110,7 +110,7 @@ def test_invalid_workspace_id(value):
 
 
 def test_workspace_id_never_widens_a_scoped_queryset(workspace, other_organization):
-    foreign_workspace = WorkspaceFactory(organization=other_organization)
+    foreign_workspace = WorkspaceFactory.create(organization=other_organization)
     make_source(foreign_workspace)
     scoped = DataSource.objects.filter(organization=workspace.organization)
     assert filtered_ids({"workspace_id": foreign_workspace.id}, scoped) == set()

@@ -30,73 +30,77 @@ def unsaved(**fields: Any) -> DataSource:
 
 class TestNameUniqueness:
     def test_same_name_in_another_case_in_the_organization_is_refused(self, workspace):
-        DataSourceFactory(workspace=workspace, name="Sales DB")
+        DataSourceFactory.create(workspace=workspace, name="Sales DB")
         assert_refused_by_database(
-            lambda: DataSourceFactory(workspace=workspace, name="SALES db"),
+            lambda: DataSourceFactory.create(workspace=workspace, name="SALES db"),
             "datasource_name_unique_per_organization_ci",
         )
         assert DataSource.objects.count() == 1
 
     def test_the_rule_spans_the_organizations_workspaces(self, organization, workspace):
-        DataSourceFactory(workspace=workspace, name="Sales DB")
-        other_workspace = WorkspaceFactory(organization=organization)
-        assert_refused_by_database(lambda: DataSourceFactory(workspace=other_workspace, name="sales db"))
+        DataSourceFactory.create(workspace=workspace, name="Sales DB")
+        other_workspace = WorkspaceFactory.create(organization=organization)
+        assert_refused_by_database(lambda: DataSourceFactory.create(workspace=other_workspace, name="sales db"))
 
     def test_renaming_onto_a_taken_name_is_refused(self, workspace):
-        DataSourceFactory(workspace=workspace, name="Sales DB")
-        datasource = DataSourceFactory(workspace=workspace, name="Billing DB")
+        DataSourceFactory.create(workspace=workspace, name="Sales DB")
+        datasource = DataSourceFactory.create(workspace=workspace, name="Billing DB")
         assert_refused_by_database(lambda: DataSource.objects.filter(pk=datasource.pk).update(name="sales DB"))
         datasource.refresh_from_db()
         assert datasource.name == "Billing DB"
 
     def test_same_name_in_another_organization_is_allowed(self, workspace, other_organization):
-        DataSourceFactory(workspace=workspace, name="Sales DB")
-        DataSourceFactory(workspace=WorkspaceFactory(organization=other_organization), name="Sales DB")
+        DataSourceFactory.create(workspace=workspace, name="Sales DB")
+        DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=other_organization), name="Sales DB")
         assert DataSource.objects.filter(name="Sales DB").count() == 2
 
 
 class TestCheckConstraints:
     @pytest.mark.parametrize("type_", ["nosql", "PostgreSQL", ""])
     def test_unknown_type_is_refused(self, workspace, type_):
-        assert_refused_by_database(lambda: DataSourceFactory(workspace=workspace, type=type_), "datasource_type_valid")
+        assert_refused_by_database(
+            lambda: DataSourceFactory.create(workspace=workspace, type=type_), "datasource_type_valid"
+        )
 
     @pytest.mark.parametrize("type_", DataSourceType.values)
     def test_every_known_type_is_accepted(self, workspace, type_):
-        assert DataSourceFactory(workspace=workspace, type=type_).type == type_
+        assert DataSourceFactory.create(workspace=workspace, type=type_).type == type_
 
     @pytest.mark.parametrize("status", ["broken", "Active", ""])
     def test_unknown_status_is_refused(self, workspace, status):
         assert_refused_by_database(
-            lambda: DataSourceFactory(workspace=workspace, status=status), "datasource_status_valid"
+            lambda: DataSourceFactory.create(workspace=workspace, status=status), "datasource_status_valid"
         )
 
     def test_status_cannot_be_updated_to_an_unknown_value(self, workspace):
-        datasource = DataSourceFactory(workspace=workspace)
+        datasource = DataSourceFactory.create(workspace=workspace)
         assert_refused_by_database(lambda: DataSource.objects.filter(pk=datasource.pk).update(status="deleted"))
 
     def test_empty_name_is_refused(self, workspace):
-        assert_refused_by_database(lambda: DataSourceFactory(workspace=workspace, name=""), "datasource_name_not_empty")
+        assert_refused_by_database(
+            lambda: DataSourceFactory.create(workspace=workspace, name=""), "datasource_name_not_empty"
+        )
 
     @pytest.mark.parametrize("field", ["port", "ssh_port"])
     @pytest.mark.parametrize("value", [0, 65536, 100_000])
     def test_ports_out_of_range_are_refused(self, workspace, field, value):
         assert_refused_by_database(
-            lambda: DataSourceFactory(workspace=workspace, **{field: value}), f"datasource_{field}_range"
+            lambda: DataSourceFactory.create(workspace=workspace, **{field: value}), f"datasource_{field}_range"
         )
 
     @pytest.mark.parametrize("field", ["port", "ssh_port"])
     def test_negative_ports_are_refused(self, workspace, field):
-        assert_refused_by_database(lambda: DataSourceFactory(workspace=workspace, **{field: -1}))
+        assert_refused_by_database(lambda: DataSourceFactory.create(workspace=workspace, **{field: -1}))
 
     @pytest.mark.parametrize("field", ["port", "ssh_port"])
     @pytest.mark.parametrize("value", [None, 1, 65535])
     def test_ports_in_range_or_null_are_accepted(self, workspace, field, value):
-        datasource = DataSourceFactory(workspace=workspace, **{field: value})
+        datasource = DataSourceFactory.create(workspace=workspace, **{field: value})
         datasource.refresh_from_db()
         assert getattr(datasource, field) == value
 
     def test_port_cannot_be_updated_out_of_range(self, workspace):
-        datasource = DataSourceFactory(workspace=workspace)
+        datasource = DataSourceFactory.create(workspace=workspace)
         assert_refused_by_database(
             lambda: DataSource.objects.filter(pk=datasource.pk).update(port=70000), "datasource_port_range"
         )
@@ -106,7 +110,7 @@ class TestWorkspaceOrganizationConsistency:
     """Migration 0002: SQLite triggers, PostgreSQL a composite foreign key. No service involved."""
 
     def test_insert_with_another_organizations_workspace_is_refused(self, organization, other_organization):
-        foreign_workspace = WorkspaceFactory(organization=other_organization)
+        foreign_workspace = WorkspaceFactory.create(organization=other_organization)
         assert_refused_by_database(
             lambda: DataSource.objects.create(
                 organization=organization,
@@ -121,7 +125,7 @@ class TestWorkspaceOrganizationConsistency:
         assert not DataSource.objects.exists()
 
     def test_bulk_create_with_another_organizations_workspace_is_refused(self, organization, other_organization):
-        foreign_workspace = WorkspaceFactory(organization=other_organization)
+        foreign_workspace = WorkspaceFactory.create(organization=other_organization)
         assert_refused_by_database(
             lambda: DataSource.objects.bulk_create(
                 [unsaved(workspace=foreign_workspace, organization=organization, name="Misplaced")]
@@ -130,8 +134,8 @@ class TestWorkspaceOrganizationConsistency:
         assert not DataSource.objects.exists()
 
     def test_moving_to_another_organizations_workspace_is_refused(self, workspace, other_organization):
-        datasource = DataSourceFactory(workspace=workspace)
-        foreign_workspace = WorkspaceFactory(organization=other_organization)
+        datasource = DataSourceFactory.create(workspace=workspace)
+        foreign_workspace = WorkspaceFactory.create(organization=other_organization)
         assert_refused_by_database(
             lambda: DataSource.objects.filter(pk=datasource.pk).update(workspace=foreign_workspace),
             "datasource_workspace_same_organization",
@@ -147,7 +151,7 @@ class TestWorkspaceOrganizationConsistency:
         assert datasource.workspace_id == workspace.id
 
     def test_moving_to_another_organization_keeping_the_workspace_is_refused(self, workspace, other_organization):
-        datasource = DataSourceFactory(workspace=workspace)
+        datasource = DataSourceFactory.create(workspace=workspace)
         assert_refused_by_database(
             lambda: DataSource.objects.filter(pk=datasource.pk).update(organization=other_organization),
             "datasource_workspace_same_organization",
@@ -156,21 +160,21 @@ class TestWorkspaceOrganizationConsistency:
         assert datasource.organization_id == workspace.organization_id
 
     def test_moving_workspace_and_organization_together_is_allowed(self, workspace, other_organization):
-        datasource = DataSourceFactory(workspace=workspace)
-        foreign_workspace = WorkspaceFactory(organization=other_organization)
+        datasource = DataSourceFactory.create(workspace=workspace)
+        foreign_workspace = WorkspaceFactory.create(organization=other_organization)
         DataSource.objects.filter(pk=datasource.pk).update(workspace=foreign_workspace, organization=other_organization)
         datasource.refresh_from_db()
         assert (datasource.workspace_id, datasource.organization_id) == (foreign_workspace.id, other_organization.id)
 
     def test_moving_within_the_organization_is_allowed(self, organization, workspace):
-        datasource = DataSourceFactory(workspace=workspace)
-        sibling = WorkspaceFactory(organization=organization)
+        datasource = DataSourceFactory.create(workspace=workspace)
+        sibling = WorkspaceFactory.create(organization=organization)
         DataSource.objects.filter(pk=datasource.pk).update(workspace=sibling)
         datasource.refresh_from_db()
         assert datasource.workspace_id == sibling.id
 
     def test_workspace_with_data_sources_cannot_change_organization(self, workspace, other_organization):
-        DataSourceFactory(workspace=workspace)
+        DataSourceFactory.create(workspace=workspace)
         assert_refused_by_database(
             lambda: type(workspace).objects.filter(pk=workspace.pk).update(organization=other_organization)
         )
@@ -191,7 +195,7 @@ class TestWorkspaceOrganizationConsistency:
         assert workspace.organization_id == other_organization.id
 
     def test_deleting_the_workspace_cascades(self, workspace):
-        DataSourceFactory(workspace=workspace)
+        DataSourceFactory.create(workspace=workspace)
         workspace.delete()
         assert not DataSource.objects.exists()
 
@@ -255,7 +259,7 @@ class TestClean:
         assert clean_errors(unsaved(workspace=workspace, tags=tags)) == {"tags": [message]}
 
     def test_workspace_of_another_organization(self, organization, other_organization):
-        foreign_workspace = WorkspaceFactory(organization=other_organization)
+        foreign_workspace = WorkspaceFactory.create(organization=other_organization)
         datasource = unsaved(workspace=foreign_workspace, organization=organization)
         assert clean_errors(datasource) == {
             "workspace": ["The workspace must belong to the data source's organization."]
@@ -334,7 +338,7 @@ def test_normalize_tags_keeps_first_seen_order():
 
 
 def test_credentials_round_trip_through_the_encrypted_field(workspace):
-    datasource = DataSourceFactory(workspace=workspace, password="hunter2", ssh_private_key="KEY")
+    datasource = DataSourceFactory.create(workspace=workspace, password="hunter2", ssh_private_key="KEY")
     with connection.cursor() as cursor:
         cursor.execute("SELECT password, ssh_private_key FROM datasources_datasource WHERE id = %s", [datasource.id])
         stored_password, stored_key = cursor.fetchone()
@@ -345,7 +349,7 @@ def test_credentials_round_trip_through_the_encrypted_field(workspace):
 
 
 def test_encrypted_field_refuses_lookups_on_ciphertext(workspace):
-    DataSourceFactory(workspace=workspace, password="hunter2")
+    DataSourceFactory.create(workspace=workspace, password="hunter2")
     assert DataSource.objects.filter(password__isnull=False).count() == 1
     with pytest.raises(FieldError, match="Unsupported lookup 'exact'"):
         DataSource.objects.filter(password="hunter2").count()

@@ -47,7 +47,7 @@ class TestCreate:
     def test_duplicate_name_is_a_conflict_case_insensitively(self, organization, workspace):
         create(organization, workspace, name="Sales DB")
         with pytest.raises(ConflictError) as excinfo:
-            create(organization, WorkspaceFactory(organization=organization), name=" SALES db ")
+            create(organization, WorkspaceFactory.create(organization=organization), name=" SALES db ")
         assert excinfo.value.status_code == 409
         assert excinfo.value.code == "CONFLICT"
         assert excinfo.value.message == NAME_TAKEN
@@ -63,11 +63,11 @@ class TestCreate:
 
     def test_same_name_in_another_organization_is_fine(self, organization, workspace, other_organization):
         create(organization, workspace, name="Sales DB")
-        create(other_organization, WorkspaceFactory(organization=other_organization), name="Sales DB")
+        create(other_organization, WorkspaceFactory.create(organization=other_organization), name="Sales DB")
         assert DataSource.objects.filter(name="Sales DB").count() == 2
 
     def test_workspace_of_another_organization_is_refused(self, organization, other_organization):
-        foreign = WorkspaceFactory(organization=other_organization)
+        foreign = WorkspaceFactory.create(organization=other_organization)
         assert validation_errors(lambda: create(organization, foreign)) == {
             "workspace": ["The workspace must belong to the data source's organization."]
         }
@@ -156,48 +156,48 @@ class TestCreate:
 
 class TestUpdate:
     def test_updates_the_given_fields_only(self, workspace):
-        datasource = DataSourceFactory(workspace=workspace, name="Orders", description="old", password="keep-me")
+        datasource = DataSourceFactory.create(workspace=workspace, name="Orders", description="old", password="keep-me")
         datasource = DataSource.objects.get(pk=datasource.pk)
         services.datasource_update(datasource=datasource, description="new", tags=["A", "a"])
         stored = DataSource.objects.get(pk=datasource.pk)
         assert (stored.name, stored.description, stored.tags, stored.password) == ("Orders", "new", ["a"], "keep-me")
 
     def test_with_deferred_credentials_omitted_ones_are_kept(self, workspace):
-        DataSourceFactory(workspace=workspace, username="u", password="p", ssh_private_key="k")
+        DataSourceFactory.create(workspace=workspace, username="u", password="p", ssh_private_key="k")
         datasource = DataSource.objects.defer(*DataSource.CREDENTIAL_FIELDS).get()
         services.datasource_update(datasource=datasource, password=None, name="Renamed")
         stored = DataSource.objects.get()
         assert (stored.name, stored.username, stored.password, stored.ssh_private_key) == ("Renamed", "u", None, "k")
 
     def test_validates_the_resulting_object(self, workspace):
-        datasource = DataSourceFactory(workspace=workspace)
+        datasource = DataSourceFactory.create(workspace=workspace)
         errors = validation_errors(lambda: services.datasource_update(datasource=datasource, type="parquet"))
         assert errors == {"file_path": ["This field is required for type parquet."]}
         assert DataSource.objects.get(pk=datasource.pk).type == DataSourceType.POSTGRESQL
 
     def test_renaming_onto_a_taken_name_is_a_conflict(self, workspace):
-        DataSourceFactory(workspace=workspace, name="Billing")
-        datasource = DataSourceFactory(workspace=workspace, name="Orders")
+        DataSourceFactory.create(workspace=workspace, name="Billing")
+        datasource = DataSourceFactory.create(workspace=workspace, name="Orders")
         with pytest.raises(ConflictError) as excinfo:
             services.datasource_update(datasource=datasource, name="BILLING")
         assert excinfo.value.details == {"name": [NAME_TAKEN]}
         assert DataSource.objects.get(pk=datasource.pk).name == "Orders"
 
     def test_renaming_to_its_own_name_in_another_case_is_fine(self, workspace):
-        datasource = DataSourceFactory(workspace=workspace, name="Orders")
+        datasource = DataSourceFactory.create(workspace=workspace, name="Orders")
         services.datasource_update(datasource=datasource, name="ORDERS")
         assert DataSource.objects.get(pk=datasource.pk).name == "ORDERS"
 
     def test_moving_to_another_organizations_workspace_is_refused(self, workspace, other_organization):
-        datasource = DataSourceFactory(workspace=workspace)
-        foreign = WorkspaceFactory(organization=other_organization)
+        datasource = DataSourceFactory.create(workspace=workspace)
+        foreign = WorkspaceFactory.create(organization=other_organization)
         errors = validation_errors(lambda: services.datasource_update(datasource=datasource, workspace=foreign))
         assert errors == {"workspace": ["The workspace must belong to the data source's organization."]}
         assert DataSource.objects.get(pk=datasource.pk).workspace_id == workspace.id
 
     @pytest.mark.parametrize("field", ["status", "organization", "last_tested_at", "created_at"])
     def test_server_owned_fields_are_not_writable(self, workspace, other_organization, field):
-        datasource = DataSourceFactory(workspace=workspace)
+        datasource = DataSourceFactory.create(workspace=workspace)
         value = {"status": DataSourceStatus.ACTIVE, "organization": other_organization}.get(field)
         with pytest.raises(TypeError, match=f"Not writable: {field}"):
             services.datasource_update(datasource=datasource, **{field: value})
@@ -205,7 +205,7 @@ class TestUpdate:
         assert (stored.status, stored.organization_id) == (DataSourceStatus.INACTIVE, workspace.organization_id)
 
     def test_all_unknown_fields_are_named(self, workspace):
-        datasource = DataSourceFactory(workspace=workspace)
+        datasource = DataSourceFactory.create(workspace=workspace)
         with pytest.raises(TypeError, match="Not writable: id, status"):
             services.datasource_update(datasource=datasource, status="active", id=5, name="fine")
 
@@ -225,20 +225,20 @@ class TestSave:
         assert not DataSource.objects.exists()
 
     def test_duplicate_name_is_a_conflict(self, workspace):
-        DataSourceFactory(workspace=workspace, name="Orders")
+        DataSourceFactory.create(workspace=workspace, name="Orders")
         with pytest.raises(ConflictError):
             services.datasource_save(datasource=DataSourceFactory.build(workspace=workspace, name="orders"))
         assert DataSource.objects.count() == 1
 
     def test_server_owned_fields_set_by_the_server_are_kept(self, workspace):
         # Only the API refuses writes to these; server code (health checks) saves them here.
-        datasource = DataSourceFactory(workspace=workspace)
+        datasource = DataSourceFactory.create(workspace=workspace)
         datasource.status = DataSourceStatus.ACTIVE
         services.datasource_save(datasource=datasource)
         assert DataSource.objects.get(pk=datasource.pk).status == DataSourceStatus.ACTIVE
 
     def test_invalid_status_is_a_validation_error(self, workspace):
-        datasource = DataSourceFactory(workspace=workspace)
+        datasource = DataSourceFactory.create(workspace=workspace)
         datasource.status = "broken"
         assert validation_errors(lambda: services.datasource_save(datasource=datasource)) == {
             "status": ["Value 'broken' is not a valid choice."]
@@ -246,7 +246,7 @@ class TestSave:
 
 
 def test_delete_removes_only_that_row(workspace):
-    kept = DataSourceFactory(workspace=workspace)
-    doomed = DataSourceFactory(workspace=workspace)
+    kept = DataSourceFactory.create(workspace=workspace)
+    doomed = DataSourceFactory.create(workspace=workspace)
     services.datasource_delete(datasource=doomed)
     assert list(DataSource.objects.values_list("pk", flat=True)) == [kept.pk]

@@ -29,11 +29,11 @@ STORED_PASSWORD = "s3cret-never-shown"
 def catalog() -> dict[str, DataSource]:
     """Two organizations' data sources of several types, statuses, tags and test times."""
     now = timezone.now()
-    acme = OrganizationFactory(name="Acme Analytics", slug="acme")
-    globex = OrganizationFactory(name="Globex Corporation", slug="globex")
-    finance = WorkspaceFactory(organization=acme, name="Finance")
-    marketing = WorkspaceFactory(organization=acme, name="Marketing")
-    operations = WorkspaceFactory(organization=globex, name="Operations")
+    acme = OrganizationFactory.create(name="Acme Analytics", slug="acme")
+    globex = OrganizationFactory.create(name="Globex Corporation", slug="globex")
+    finance = WorkspaceFactory.create(organization=acme, name="Finance")
+    marketing = WorkspaceFactory.create(organization=acme, name="Marketing")
+    operations = WorkspaceFactory.create(organization=globex, name="Operations")
     rows = [
         ("Orders warehouse", finance, DataSourceType.POSTGRESQL, DataSourceStatus.ACTIVE, ["finance", "prod"], 2),
         ("Billing replica", finance, DataSourceType.POSTGRESQL, DataSourceStatus.ACTIVE, ["finance"], 72),
@@ -44,7 +44,7 @@ def catalog() -> dict[str, DataSource]:
         ("Inventory", operations, DataSourceType.MYSQL, DataSourceStatus.INACTIVE, [], None),
     ]
     return {
-        name: DataSourceFactory(
+        name: DataSourceFactory.create(
             name=name,
             workspace=workspace,
             type=kind,
@@ -60,7 +60,7 @@ def catalog() -> dict[str, DataSource]:
 
 @pytest.fixture
 def operator() -> Any:
-    return UserFactory(username="operator", is_staff=True, is_superuser=True)
+    return UserFactory.create(username="operator", is_staff=True, is_superuser=True)
 
 
 def listed_names(**filters: Any) -> list[str]:
@@ -168,7 +168,7 @@ def test_operator_marks_selected_data_sources_as_maintenance(
 def test_staff_without_data_source_permissions_cannot_see_data_sources(
     page: Page, log_in: Any, catalog: dict[str, DataSource]
 ) -> None:
-    staff = UserFactory(username="support", is_staff=True)
+    staff = UserFactory.create(username="support", is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_organization"))
     log_in("support", TEST_PASSWORD)
 

@@ -29,9 +29,9 @@ def form_errors(response: Any) -> dict[str, list[str]]:
 
 
 def test_organization_changelist_renders_with_data_source_counts(admin_client):
-    busy = OrganizationFactory(name="Busy Org")
-    idle = OrganizationFactory(name="Idle Org")
-    workspace = WorkspaceFactory(organization=busy)
+    busy = OrganizationFactory.create(name="Busy Org")
+    idle = OrganizationFactory.create(name="Idle Org")
+    workspace = WorkspaceFactory.create(organization=busy)
     DataSourceFactory.create_batch(3, workspace=workspace)
 
     rows = {row.pk: row for row in results(admin_client.get(changelist("organization")))}
@@ -41,17 +41,17 @@ def test_organization_changelist_renders_with_data_source_counts(admin_client):
 
 
 def test_organization_search_matches_name_and_slug(admin_client):
-    acme = OrganizationFactory(name="Acme Corp", slug="acme")
-    globex = OrganizationFactory(name="Globex", slug="globex-analytics")
+    acme = OrganizationFactory.create(name="Acme Corp", slug="acme")
+    globex = OrganizationFactory.create(name="Globex", slug="globex-analytics")
 
     assert results(admin_client.get(changelist("organization"), {"q": "acme"})) == [acme]
     assert results(admin_client.get(changelist("organization"), {"q": "analytics"})) == [globex]
 
 
 def test_organization_changelist_sorts_by_data_source_count(admin_client):
-    busy = OrganizationFactory()
-    idle = OrganizationFactory()
-    DataSourceFactory(workspace=WorkspaceFactory(organization=busy))
+    busy = OrganizationFactory.create()
+    idle = OrganizationFactory.create()
+    DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=busy))
     column = ["name", "slug", "data_source_count", "created_at"].index("data_source_count") + 1
 
     rows = results(admin_client.get(changelist("organization"), {"o": f"-{column}"}))
@@ -66,9 +66,9 @@ def test_organization_add_form_renders(admin_client):
 
 
 def test_organization_change_form_renders_with_its_workspaces_and_members(admin_client):
-    organization = OrganizationFactory()
-    WorkspaceFactory(organization=organization, name="Inline workspace")
-    MembershipFactory(organization=organization, user__username="inline-member")
+    organization = OrganizationFactory.create()
+    WorkspaceFactory.create(organization=organization, name="Inline workspace")
+    MembershipFactory.create(organization=organization, user__username="inline-member")
 
     response = admin_client.get(reverse("admin:organizations_organization_change", args=[organization.pk]))
 
@@ -97,7 +97,7 @@ def test_organization_add_creates_it(admin_client):
 
 
 def test_organization_timestamps_are_read_only(admin_client):
-    organization = OrganizationFactory()
+    organization = OrganizationFactory.create()
 
     html = admin_client.get(reverse("admin:organizations_organization_change", args=[organization.pk])).content.decode()
 
@@ -109,14 +109,14 @@ def test_organization_timestamps_are_read_only(admin_client):
 
 
 def test_workspace_changelist_renders(admin_client):
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
 
     assert workspace in results(admin_client.get(changelist("workspace")))
 
 
 def test_workspace_changelist_filters_by_organization(admin_client):
-    mine = WorkspaceFactory()
-    WorkspaceFactory()
+    mine = WorkspaceFactory.create()
+    WorkspaceFactory.create()
 
     rows = results(admin_client.get(changelist("workspace"), {"organization__id__exact": mine.organization_id}))
 
@@ -124,22 +124,22 @@ def test_workspace_changelist_filters_by_organization(admin_client):
 
 
 def test_workspace_search_matches_its_name_and_its_organization(admin_client):
-    finance = WorkspaceFactory(name="Finance")
-    other = WorkspaceFactory(name="Engineering", organization=OrganizationFactory(name="Umbrella"))
+    finance = WorkspaceFactory.create(name="Finance")
+    other = WorkspaceFactory.create(name="Engineering", organization=OrganizationFactory.create(name="Umbrella"))
 
     assert results(admin_client.get(changelist("workspace"), {"q": "finan"})) == [finance]
     assert results(admin_client.get(changelist("workspace"), {"q": "umbrella"})) == [other]
 
 
 def test_workspace_add_and_change_forms_render(admin_client):
-    workspace = WorkspaceFactory()
+    workspace = WorkspaceFactory.create()
 
     assert admin_client.get(reverse("admin:organizations_workspace_add")).status_code == 200
     assert admin_client.get(reverse("admin:organizations_workspace_change", args=[workspace.pk])).status_code == 200
 
 
 def test_workspace_add_creates_it(admin_client):
-    organization = OrganizationFactory()
+    organization = OrganizationFactory.create()
 
     response = admin_client.post(
         reverse("admin:organizations_workspace_add"), {"organization": organization.pk, "name": "Ops", "_save": "Save"}
@@ -150,7 +150,7 @@ def test_workspace_add_creates_it(admin_client):
 
 
 def test_workspace_duplicate_name_in_the_organization_is_a_form_error(admin_client):
-    existing = WorkspaceFactory(name="Ops")
+    existing = WorkspaceFactory.create(name="Ops")
 
     response = admin_client.post(
         reverse("admin:organizations_workspace_add"),
@@ -162,9 +162,9 @@ def test_workspace_duplicate_name_in_the_organization_is_a_form_error(admin_clie
 
 
 def test_workspace_organization_cannot_be_changed(admin_client):
-    workspace = WorkspaceFactory(name="Stays")
-    DataSourceFactory(workspace=workspace)
-    elsewhere = OrganizationFactory()
+    workspace = WorkspaceFactory.create(name="Stays")
+    DataSourceFactory.create(workspace=workspace)
+    elsewhere = OrganizationFactory.create()
     url = reverse("admin:organizations_workspace_change", args=[workspace.pk])
 
     html = admin_client.get(url).content.decode()
@@ -181,14 +181,14 @@ def test_workspace_organization_cannot_be_changed(admin_client):
 
 
 def test_membership_changelist_renders(admin_client):
-    membership = MembershipFactory()
+    membership = MembershipFactory.create()
 
     assert membership in results(admin_client.get(changelist("membership")))
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.EDITOR, Role.VIEWER])
 def test_membership_changelist_filters_by_role(admin_client, role):
-    memberships = {each: MembershipFactory(role=each) for each in Role}
+    memberships = {each: MembershipFactory.create(role=each) for each in Role}
 
     rows = results(admin_client.get(changelist("membership"), {"role__exact": role}))
 
@@ -196,8 +196,8 @@ def test_membership_changelist_filters_by_role(admin_client, role):
 
 
 def test_membership_changelist_filters_by_organization(admin_client):
-    mine = MembershipFactory()
-    MembershipFactory()
+    mine = MembershipFactory.create()
+    MembershipFactory.create()
 
     rows = results(admin_client.get(changelist("membership"), {"organization__id__exact": mine.organization_id}))
 
@@ -205,8 +205,8 @@ def test_membership_changelist_filters_by_organization(admin_client):
 
 
 def test_membership_search_matches_username_email_and_organization(admin_client):
-    alice = MembershipFactory(user__username="alice", user__email="alice@acme.test")
-    bob = MembershipFactory(user__username="bob", organization=OrganizationFactory(name="Bobcorp"))
+    alice = MembershipFactory.create(user__username="alice", user__email="alice@acme.test")
+    bob = MembershipFactory.create(user__username="bob", organization=OrganizationFactory.create(name="Bobcorp"))
 
     assert results(admin_client.get(changelist("membership"), {"q": "alice"})) == [alice]
     assert results(admin_client.get(changelist("membership"), {"q": "acme.test"})) == [alice]
@@ -214,15 +214,15 @@ def test_membership_search_matches_username_email_and_organization(admin_client)
 
 
 def test_membership_add_and_change_forms_render(admin_client):
-    membership = MembershipFactory()
+    membership = MembershipFactory.create()
 
     assert admin_client.get(reverse("admin:organizations_membership_add")).status_code == 200
     assert admin_client.get(reverse("admin:organizations_membership_change", args=[membership.pk])).status_code == 200
 
 
 def test_membership_add_creates_it(admin_client):
-    user = UserFactory()
-    organization = OrganizationFactory()
+    user = UserFactory.create()
+    organization = OrganizationFactory.create()
 
     response = admin_client.post(
         reverse("admin:organizations_membership_add"),
@@ -234,7 +234,7 @@ def test_membership_add_creates_it(admin_client):
 
 
 def test_duplicate_membership_is_a_form_error(admin_client):
-    existing = MembershipFactory(role=Role.VIEWER)
+    existing = MembershipFactory.create(role=Role.VIEWER)
 
     response = admin_client.post(
         reverse("admin:organizations_membership_add"),
@@ -247,8 +247,8 @@ def test_duplicate_membership_is_a_form_error(admin_client):
 
 
 def test_membership_with_an_unknown_role_is_a_form_error(admin_client):
-    user = UserFactory()
-    organization = OrganizationFactory()
+    user = UserFactory.create()
+    organization = OrganizationFactory.create()
 
     response = admin_client.post(
         reverse("admin:organizations_membership_add"),
@@ -261,7 +261,7 @@ def test_membership_with_an_unknown_role_is_a_form_error(admin_client):
 
 @pytest.mark.parametrize("model", ["organization", "workspace", "membership"])
 def test_non_staff_users_cannot_open_the_admin(client, model):
-    user = UserFactory()
+    user = UserFactory.create()
     client.force_login(user)
 
     response = client.get(changelist(model))

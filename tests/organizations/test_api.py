@@ -19,10 +19,10 @@ def workspace_url(pk: object) -> str:
 
 
 def test_list_returns_the_current_organizations_workspaces_by_name(admin_client_api, organization, other_organization):
-    zeta = WorkspaceFactory(organization=organization, name="Zeta")
-    alpha = WorkspaceFactory(organization=organization, name="Alpha")
-    beta = WorkspaceFactory(organization=organization, name="Beta")
-    WorkspaceFactory(organization=other_organization, name="Aardvark")
+    zeta = WorkspaceFactory.create(organization=organization, name="Zeta")
+    alpha = WorkspaceFactory.create(organization=organization, name="Alpha")
+    beta = WorkspaceFactory.create(organization=organization, name="Beta")
+    WorkspaceFactory.create(organization=other_organization, name="Aardvark")
 
     data = assert_success(admin_client_api.get(WORKSPACES_URL), 200, LIST_MESSAGE)
 
@@ -39,7 +39,7 @@ def test_list_returns_the_current_organizations_workspaces_by_name(admin_client_
 
 
 def test_list_items_have_exactly_the_contract_keys(admin_client_api, organization):
-    workspace = WorkspaceFactory(organization=organization, name="Analytics")
+    workspace = WorkspaceFactory.create(organization=organization, name="Analytics")
 
     item = assert_success(admin_client_api.get(WORKSPACES_URL), 200, LIST_MESSAGE)["items"][0]
 
@@ -77,7 +77,7 @@ def test_empty_list_has_zero_pages(admin_client_api):
 
 def test_list_is_paginated(admin_client_api, organization):
     names = [f"Workspace {letter}" for letter in "ABCDE"]
-    workspaces = [WorkspaceFactory(organization=organization, name=name) for name in names]
+    workspaces = [WorkspaceFactory.create(organization=organization, name=name) for name in names]
 
     first = assert_success(admin_client_api.get(WORKSPACES_URL, {"page_size": 2}), 200, LIST_MESSAGE)
     last = assert_success(admin_client_api.get(WORKSPACES_URL, {"page_size": 2, "page": 3}), 200, LIST_MESSAGE)
@@ -101,8 +101,8 @@ def test_list_is_paginated(admin_client_api, organization):
 
 
 def test_list_sorts_by_name_descending_on_request(admin_client_api, organization):
-    first = WorkspaceFactory(organization=organization, name="A")
-    second = WorkspaceFactory(organization=organization, name="B")
+    first = WorkspaceFactory.create(organization=organization, name="A")
+    second = WorkspaceFactory.create(organization=organization, name="B")
 
     data = assert_success(
         admin_client_api.get(WORKSPACES_URL, {"sort_by": "name", "sort_order": "DESC"}), 200, LIST_MESSAGE
@@ -129,7 +129,7 @@ def test_invalid_list_parameters_are_validation_errors(admin_client_api, workspa
 
 
 def test_detail_returns_one_workspace(admin_client_api, organization):
-    workspace = WorkspaceFactory(organization=organization, name="Finance")
+    workspace = WorkspaceFactory.create(organization=organization, name="Finance")
 
     data = assert_success(admin_client_api.get(workspace_url(workspace.id)), 200, DETAIL_MESSAGE)
 
@@ -143,7 +143,7 @@ def test_detail_returns_one_workspace(admin_client_api, organization):
 def test_detail_of_another_organizations_workspace_is_not_found_like_a_missing_one(
     admin_client_api, other_organization
 ):
-    theirs = WorkspaceFactory(organization=other_organization)
+    theirs = WorkspaceFactory.create(organization=other_organization)
 
     foreign = admin_client_api.get(workspace_url(theirs.id))
     missing = admin_client_api.get(workspace_url(theirs.id + 1000))
@@ -160,7 +160,7 @@ def test_detail_of_an_out_of_range_id_is_not_found(admin_client_api, pk):
 
 @pytest.mark.parametrize("role", [Role.EDITOR, Role.VIEWER])
 def test_every_role_reads_workspaces(member_client, organization, role):
-    workspace = WorkspaceFactory(organization=organization)
+    workspace = WorkspaceFactory.create(organization=organization)
     client = member_client(role, organization)
 
     assert_success(client.get(WORKSPACES_URL), 200, LIST_MESSAGE)
@@ -187,9 +187,9 @@ def test_workspaces_need_authentication(workspace):
 
 def test_workspaces_of_the_organization_chosen_by_header(member_client, organization, other_organization):
     client = member_client(Role.VIEWER, organization)
-    MembershipFactory(user=client.user, organization=other_organization, role=Role.VIEWER)
-    mine = WorkspaceFactory(organization=organization)
-    theirs = WorkspaceFactory(organization=other_organization)
+    MembershipFactory.create(user=client.user, organization=other_organization, role=Role.VIEWER)
+    mine = WorkspaceFactory.create(organization=organization)
+    theirs = WorkspaceFactory.create(organization=other_organization)
 
     default = assert_success(client.get(WORKSPACES_URL), 200, LIST_MESSAGE)
     chosen = assert_success(
