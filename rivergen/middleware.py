@@ -96,7 +96,10 @@ def _user_id(request: HttpRequest) -> int | None:
         # Nothing looked at the session user (JWT requests set request.user when DRF
         # authenticates): resolving it now would cost a session query per request.
         return None
-    return user.pk if user.is_authenticated else None
+    if not user.is_authenticated:
+        return None
+    # Bearer requests carry a TokenUser, whose id is the token's string claim.
+    return int(user.pk) if isinstance(user.pk, str) and user.pk.isdigit() else user.pk
 
 
 def _clear_request_id(**kwargs: Any) -> None:

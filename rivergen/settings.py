@@ -141,7 +141,9 @@ CREDENTIALS_ENCRYPTION_KEYS = env.list("CREDENTIALS_ENCRYPTION_KEYS", default=[]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # Verifies the token without a user query; tenancy's membership query checks
+        # that the user is still active (rivergen/api/tenancy.py).
+        "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
         # Staff browsing the API in a browser after logging in at /api-auth/login/.
         "rest_framework.authentication.SessionAuthentication",
     ],

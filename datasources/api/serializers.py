@@ -11,6 +11,7 @@ from datasources import services
 from datasources.models import DataSource, DataSourceType, normalize_tags
 from organizations.models import Workspace
 from rivergen.api.fields import OptionalCharField, StrictCharField
+from rivergen.api.serializers import ColumnRepresentationMixin
 from rivergen.api.tenancy import OrganizationScopedRelatedField
 
 
@@ -27,7 +28,7 @@ class TagListField(serializers.Field):
         return list(value or [])
 
 
-class DataSourceSerializer(serializers.ModelSerializer):
+class DataSourceSerializer(ColumnRepresentationMixin, serializers.ModelSerializer):
     """The contract's data source object; credentials are accepted but never returned."""
 
     organization_id = serializers.IntegerField(read_only=True)
@@ -86,6 +87,11 @@ class DataSourceSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+    read_columns = tuple(field for field in Meta.fields if field not in DataSource.CREDENTIAL_FIELDS)
+    timestamp_columns = frozenset(
+        {"last_tested_at", "last_successful_connection_at", "schema_discovered_at", "created_at", "updated_at"}
+    )
 
     def create(self, validated_data: dict[str, Any]) -> DataSource:
         with self._model_errors_as_field_errors():

@@ -1,7 +1,32 @@
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from django.utils.functional import Promise
 from rest_framework import renderers
 
 
+def _default(value: Any) -> Any:
+    """Types orjson does not know: lazy translation strings (DRF's messages), decimals."""
+    if isinstance(value, Promise | Decimal):
+        return str(value)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
 class JSONRenderer(renderers.JSONRenderer):
-    """DRF's JSON renderer, declaring the charset the contract names."""
+    """JSON with orjson (several times faster than the standard library's encoder).
+
+    Declares the charset the contract names; DRF's browsable API asks for indentation.
+    """
 
     charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        if data is None:
+            return b""
+        options = orjson.OPT_NON_STR_KEYS
+        if self.get_indent(accepted_media_type or "", renderer_context or {}):
+            options |= orjson.OPT_INDENT_2
+        return orjson.dumps(data, default=_default, option=options)

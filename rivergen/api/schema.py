@@ -410,6 +410,7 @@ class BearerJWTScheme(SimpleJWTScheme):
     own extension warns that OpenAPI can name only one, and HTTP bearer auth means all of them.
     """
 
+    target_class = "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication"
     priority = 1
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

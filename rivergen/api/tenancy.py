@@ -7,11 +7,12 @@ so another organization's ids are rejected the same way.
 """
 
 import re
-from typing import Any
+from typing import Any, NoReturn
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from rest_framework import permissions, serializers
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 
@@ -24,21 +25,34 @@ _MAX_BIGINT = 2**63 - 1
 
 
 def resolve_current_membership(request: Request) -> Membership:
-    """The membership named by X-Organization-ID, else the user's earliest one."""
-    memberships = Membership.objects.filter(user_id=request.user.pk or 0).select_related("organization")
+    """The membership named by X-Organization-ID, else the user's earliest one.
+
+    Bearer tokens are verified without reading the user (JWTStatelessUserAuthentication),
+    so this one query is also where an account deactivated or deleted since its token
+    was issued is caught: only active users' memberships match.
+    """
+    user_id = request.user.pk or 0
+    memberships = Membership.objects.filter(user_id=user_id, user__is_active=True).select_related("organization")
     requested = request.headers.get(ORGANIZATION_HEADER)
     if requested is None:
         membership = memberships.order_by("created_at", "id").first()
         if membership is None:
-            raise PermissionDenied("You are not a member of any organization.")
+            _refuse(user_id, "You are not a member of any organization.")
         return membership
     requested = requested.strip()
     if not _POSITIVE_BIGINT.fullmatch(requested) or int(requested) > _MAX_BIGINT:
         raise PermissionDenied(f"{ORGANIZATION_HEADER} does not name one of your organizations.")
     membership = memberships.filter(organization_id=int(requested)).first()
     if membership is None:
-        raise PermissionDenied(f"{ORGANIZATION_HEADER} does not name one of your organizations.")
+        _refuse(user_id, f"{ORGANIZATION_HEADER} does not name one of your organizations.")
     return membership
+
+
+def _refuse(user_id: Any, reason: str) -> NoReturn:
+    """401 for an account that is gone or inactive, else 403 with the reason."""
+    if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
+        raise AuthenticationFailed("User is inactive or no longer exists.", code="user_inactive")
+    raise PermissionDenied(reason)
 
 
 class OrganizationScopedMixin(GenericAPIView):

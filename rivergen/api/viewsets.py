@@ -62,6 +62,10 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
 class ListModelMixin(OrganizationScopedViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
+        read_columns = getattr(self.get_serializer_class(), "read_columns", ())
+        if read_columns:
+            # Rows as dicts of exactly the returned columns: no model instances to build.
+            queryset = queryset.values(*read_columns)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

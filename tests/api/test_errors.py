@@ -6,7 +6,6 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from datasources import services
 from datasources.models import DataSource
@@ -383,11 +382,13 @@ def test_database_unreachable_is_service_unavailable(admin_client_api, monkeypat
     assert_no_leak(response, "db.internal", "10.0.0.5", "Connection refused")
 
 
-def test_database_unreachable_during_authentication_is_service_unavailable(admin_client_api, monkeypatch):
+def test_database_unreachable_while_identifying_the_caller_is_service_unavailable(admin_client_api, monkeypatch):
+    # Bearer tokens are verified without the database; the caller's membership (and
+    # active account) is the first read.
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(JWTAuthentication, "get_user", explode)
+    monkeypatch.setattr("rivergen.api.tenancy.resolve_current_membership", explode)
 
     response = admin_client_api.get(DATA_SOURCES_URL)
 

@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from datasources.models import DEFAULT_PORTS, FILE_PATH_TYPES, DataSource, DataSourceStatus, DataSourceType
 from organizations.models import Organization, Role, Workspace
-from tests.conftest import DATA_SOURCES_URL, assert_error, assert_success, bearer_client
+from tests.conftest import DATA_SOURCES_URL, MemberClient, assert_error, assert_success, bearer_client
 from tests.factories import DataSourceFactory, MembershipFactory, WorkspaceFactory
 
 MESSAGE = "Data sources retrieved successfully"
@@ -97,10 +97,13 @@ def assert_data_source_shape(item: dict[str, Any]) -> None:
 
 
 def list_data(
-    client: APIClient, params: dict[str, Any] | None = None, path: str = DATA_SOURCES_URL, **headers: str
+    client: APIClient,
+    params: dict[str, Any] | None = None,
+    path: str = DATA_SOURCES_URL,
+    headers: dict[str, str] | None = None,
 ) -> Any:
     """GET the list, assert the whole success envelope and its invariants; return `data`."""
-    return assert_list_envelope(client.get(path, params or {}, **headers))
+    return assert_list_envelope(client.get(path, params or {}, headers=headers))
 
 
 def assert_list_envelope(response: Any) -> Any:
@@ -166,7 +169,7 @@ def newest_first(*sources: DataSource) -> list[int]:
 
 
 @pytest.fixture
-def api(admin_client_api: APIClient) -> APIClient:
+def api(admin_client_api: MemberClient) -> MemberClient:
     return admin_client_api
 
 
@@ -365,10 +368,10 @@ def test_the_organization_header_selects_which_organizations_rows_are_listed(
     MembershipFactory.create(user=api.user, organization=other_organization, role=Role.VIEWER)
 
     assert_page(list_data(api), [own.id])  # the earliest membership by default
-    other = list_data(api, HTTP_X_ORGANIZATION_ID=str(other_organization.id))
+    other = list_data(api, headers={"X-Organization-ID": str(other_organization.id)})
     assert_page(other, newest_first(*foreign_sources))
     assert {item["organization_id"] for item in other["items"]} == {other_organization.id}
-    assert_page(list_data(api, HTTP_X_ORGANIZATION_ID=str(organization.id)), [own.id])
+    assert_page(list_data(api, headers={"X-Organization-ID": str(organization.id)}), [own.id])
 
 
 # --- workspace_id ----------------------------------------------------------------------
@@ -933,7 +936,9 @@ def test_the_sort_dataset_exercises_ties_and_nulls(sortable):
         if field not in ("id", "name", "file_path"):
             non_null = [value for value in values if value is not None]
             assert len(set(non_null)) < len(non_null), f"{field} has no tie"
-        if DataSource._meta.get_field(field).null:
+        model_field = DataSource._meta.get_field(field)
+        assert isinstance(model_field, models.Field), field
+        if model_field.null:
             assert values.count(None) >= 2, f"{field} has fewer than two nulls"
 
 
@@ -1079,8 +1084,8 @@ def test_a_trailing_slash_gives_the_same_errors(api, workspace):
 
 # --- bounded SQL ---------------------------------------------------------------------------------
 
-# One request: the token's user, the membership, the page of rows, and COUNT(*).
-LIST_QUERIES = 4
+# One request: the membership (which also checks the token's user is active), the page of rows, and COUNT(*).
+LIST_QUERIES = 3
 
 
 def _datasource_queries(context: CaptureQueriesContext) -> list[str]:

@@ -1,0 +1,116 @@
+"""In-process cost of one list request, for weighing levers one at a time.
+
+Not the benchmark (`make bench` serves through gunicorn and compares with the floor):
+this calls the Django stack in-process on a small PostgreSQL data set, so Python-side
+changes (auth, serialization, rendering) show up without network noise.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/rivergen_overhead \\
+        .venv/bin/python bench/list_overhead.py [--rows 2500] [--requests 400]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rivergen.settings")
+os.environ.setdefault("SECRET_KEY", "list-overhead-benchmark-only-secret-key-0123456789")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("THROTTLE_USER_RATE", "1000000/min")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
+
+from datasources.models import DataSource, DataSourceStatus, DataSourceType  # noqa: E402
+from organizations.models import Membership, Organization, Role, Workspace  # noqa: E402
+
+QUERIES = {
+    "default page_size=20": "",
+    "page_size=100": "page_size=100",
+    "page 3": "page=3",
+    "type+status": "type=postgresql,mysql&status_filter=active",
+    "sort name asc": "sort_by=name&sort_order=asc",
+}
+
+
+def ensure_data(rows: int) -> str:
+    call_command("migrate", verbosity=0)
+    organization, _created = Organization.objects.get_or_create(slug="overhead", defaults={"name": "Overhead"})
+    user, _ = get_user_model().objects.get_or_create(username="overhead")
+    Membership.objects.get_or_create(user=user, organization=organization, defaults={"role": Role.ADMIN})
+    if DataSource.objects.filter(organization=organization).count() != rows:
+        DataSource.objects.filter(organization=organization).delete()
+        workspaces = [
+            Workspace.objects.get_or_create(organization=organization, name=f"Workspace {i}")[0] for i in range(20)
+        ]
+        types, statuses = list(DataSourceType), list(DataSourceStatus)
+        DataSource.objects.bulk_create(
+            [
+                DataSource(
+                    organization=organization,
+                    workspace=workspaces[i % 20],
+                    name=f"Source {i:06d}",
+                    type=types[i % len(types)],
+                    status=statuses[i % len(statuses)],
+                    description=f"Overhead benchmark row {i}",
+                    host="db.example.com",
+                    port=5432,
+                    database_name="analytics",
+                    tags=["alpha", "beta", "gamma"][: i % 4],
+                )
+                for i in range(rows)
+            ],
+            batch_size=1000,
+        )
+    return str(AccessToken.for_user(user))
+
+
+def count_statements(client: Client, url: str) -> list[str]:
+    statements: list[str] = []
+
+    def record(execute, sql, *rest):  # type: ignore[no-untyped-def]
+        statements.append(sql)
+        return execute(sql, *rest)
+
+    with connection.execute_wrapper(record):
+        client.get(url)
+    return statements
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=2500)
+    parser.add_argument("--requests", type=int, default=400)
+    args = parser.parse_args()
+    token = ensure_data(args.rows)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="localhost")
+    # CPU time of this process (Django's share), steadier than wall time on a busy machine.
+    print(f"{'query':<22} {'wall p50':>9} {'cpu mean':>9} {'sql':>4}")
+    for label, query in QUERIES.items():
+        url = f"/api/v1/data-sources?{query}"
+        for _ in range(20):
+            assert client.get(url).status_code == 200
+        statements = count_statements(client, url)
+        timings = []
+        cpu_started = time.process_time()
+        for _ in range(args.requests):
+            started = time.perf_counter()
+            client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+        cpu_ms = (time.process_time() - cpu_started) * 1000 / args.requests
+        print(f"{label:<22} {statistics.median(timings):9.2f} {cpu_ms:9.2f} {len(statements):4d}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""The fast read path must say exactly what the declared serializer fields say."""
+
+from datetime import UTC, datetime
+
+import pytest
+from rest_framework import serializers
+
+from datasources.api.serializers import DataSourceSerializer
+from datasources.models import DataSource
+from tests.factories import DataSourceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def field_representation(instance: DataSource) -> dict:
+    """DRF's own, field-by-field representation (what the mixin replaces)."""
+    serializer = DataSourceSerializer()
+    return serializers.ModelSerializer.to_representation(serializer, instance)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {
+            "tags": ["prod", "pii"],
+            "last_tested_at": datetime(2024, 12, 1, 10, 0, 0, 123456, tzinfo=UTC),
+            "last_successful_connection_at": datetime(2024, 12, 1, 9, 59, 59, tzinfo=UTC),
+            "schema_discovered_at": datetime(2024, 12, 1, 9, 0, tzinfo=UTC),
+            "use_ssh_tunnel": True,
+            "ssh_host": "bastion.example.com",
+            "ssh_port": 2222,
+            "description": None,
+        },
+    ],
+)
+def test_column_representation_of_an_instance_equals_the_fields_representation(overrides):
+    source = DataSourceFactory(password="hunter2", username="reader", **overrides)
+    source.refresh_from_db()
+
+    fast = DataSourceSerializer(source).data
+
+    assert fast == field_representation(source)
+    assert tuple(fast) == DataSourceSerializer.read_columns
+    assert set(DataSourceSerializer.read_columns).isdisjoint(DataSource.CREDENTIAL_FIELDS)
+
+
+def test_column_representation_of_a_values_row_equals_the_instances(workspace):
+    source = DataSourceFactory(
+        workspace=workspace, tags=["a"], last_tested_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    )
+    row = DataSource.objects.values(*DataSourceSerializer.read_columns).get(pk=source.pk)
+    source.refresh_from_db()
+
+    assert DataSourceSerializer(row).data == field_representation(source)
+    assert DataSourceSerializer(row).data["last_tested_at"] == "2025-01-02T03:04:05Z"
