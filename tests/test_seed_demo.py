@@ -53,7 +53,7 @@ def test_seeding_twice_changes_nothing_the_second_time():
 
 def test_seeding_restores_deleted_data_sources_only():
     seed()
-    removed = DataSource.objects.filter(organization__slug="demo").order_by("id").first()
+    removed = DataSource.objects.filter(organization__slug="demo").earliest("id")
     removed_name = removed.name
     removed.delete()
 
@@ -93,7 +93,7 @@ def test_demo_health_timestamps_follow_the_status(demo):
 
 
 def test_demo_credentials_are_stored_and_never_in_clear_text(demo):
-    source = DataSource.objects.filter(organization=demo).order_by("id").first()
+    source = DataSource.objects.filter(organization=demo).earliest("id")
     raw = DataSource.objects.filter(pk=source.pk).values_list("password", flat=True)
 
     assert source.password and source.password.startswith("demo-secret-")

@@ -32,7 +32,15 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from datasources.api.views import DataSourceViewSet
 from datasources.models import DataSource, DataSourceStatus, DataSourceType
 from organizations.models import Organization, Role
-from tests.conftest import DATA_SOURCES_URL, WORKSPACES_URL, assert_error, assert_success, bearer_client, detail_url
+from tests.conftest import (
+    DATA_SOURCES_URL,
+    WORKSPACES_URL,
+    MemberClient,
+    assert_error,
+    assert_success,
+    bearer_client,
+    detail_url,
+)
 from tests.factories import TEST_PASSWORD, DataSourceFactory, UserFactory, WorkspaceFactory
 
 SCHEMA_URL = "/api/v1/schema"
@@ -206,9 +214,9 @@ class World:
     spec: dict[str, Any]
     organization: Organization
     workspace: Any
-    admin: APIClient
-    editor: APIClient
-    viewer: APIClient
+    admin: MemberClient
+    editor: MemberClient
+    viewer: MemberClient
     datasource: DataSource
     other_datasource: DataSource
     other_workspace: Any
@@ -362,7 +370,7 @@ def _no_organization(world: World) -> APIClient:
 CASES: dict[tuple[str, str, int], Callable[[World], Any]] = {
     # GET /data-sources
     (*LIST, 200): _list_everything,
-    (*LIST, 400): lambda w: w.admin.get(DATA_SOURCES_URL, {"page_size": 101, "type": "xml"}),
+    (*LIST, 400): lambda w: w.admin.get(DATA_SOURCES_URL, {"page_size": "101", "type": "xml"}),
     (*LIST, 401): lambda w: anonymous().get(DATA_SOURCES_URL),
     (*LIST, 403): lambda w: _no_organization(w).get(DATA_SOURCES_URL),
     (*LIST, 429): throttled(lambda w: w.viewer.get(DATA_SOURCES_URL)),
@@ -414,7 +422,7 @@ CASES: dict[tuple[str, str, int], Callable[[World], Any]] = {
     (*DELETE, 500): outage(RuntimeError("boom"), lambda w: w.admin.delete(own(w))),
     (*DELETE, 503): outage(OperationalError("gone"), lambda w: w.admin.delete(own(w))),
     # GET /workspaces
-    (*WORKSPACE_LIST, 200): lambda w: w.viewer.get(WORKSPACES_URL, {"sort_order": "desc", "page_size": 1}),
+    (*WORKSPACE_LIST, 200): lambda w: w.viewer.get(WORKSPACES_URL, {"sort_order": "desc", "page_size": "1"}),
     (*WORKSPACE_LIST, 400): lambda w: w.viewer.get(WORKSPACES_URL, {"sort_by": "created_at"}),
     (*WORKSPACE_LIST, 401): lambda w: anonymous().get(WORKSPACES_URL),
     (*WORKSPACE_LIST, 403): lambda w: _no_organization(w).get(WORKSPACES_URL),

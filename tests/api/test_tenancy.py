@@ -22,7 +22,7 @@ from tests.factories import DataSourceFactory, MembershipFactory, OrganizationFa
 pytestmark = pytest.mark.django_db
 
 LIST_MESSAGE = "Data sources retrieved successfully"
-HEADER = "HTTP_X_ORGANIZATION_ID"
+HEADER = "X-Organization-ID"
 #: DRF views under /api/v1/ that read no tenant data, by URL name.
 UNSCOPED_ROUTES = {"token-obtain", "token-refresh", "schema"}
 
@@ -74,8 +74,12 @@ def test_header_selects_the_users_second_organization(two_org_user, organization
     client = bearer_client(two_org_user)
 
     default = assert_success(client.get(DATA_SOURCES_URL), 200, LIST_MESSAGE)
-    chosen = assert_success(client.get(DATA_SOURCES_URL, **{HEADER: str(other_organization.id)}), 200, LIST_MESSAGE)
-    explicit_first = assert_success(client.get(DATA_SOURCES_URL, **{HEADER: str(organization.id)}), 200, LIST_MESSAGE)
+    chosen = assert_success(
+        client.get(DATA_SOURCES_URL, headers={HEADER: str(other_organization.id)}), 200, LIST_MESSAGE
+    )
+    explicit_first = assert_success(
+        client.get(DATA_SOURCES_URL, headers={HEADER: str(organization.id)}), 200, LIST_MESSAGE
+    )
 
     assert ids(default) == [first.id]
     assert ids(chosen) == [second.id]
@@ -88,9 +92,11 @@ def test_header_selects_the_organization_for_details_and_workspaces(two_org_user
     client = bearer_client(two_org_user)
     header = {HEADER: str(other_organization.id)}
 
-    detail = assert_success(client.get(detail_url(source.id), **header), 200, "Data source retrieved successfully")
+    detail = assert_success(
+        client.get(detail_url(source.id), headers=header), 200, "Data source retrieved successfully"
+    )
     assert detail["id"] == source.id
-    workspaces = assert_success(client.get(WORKSPACES_URL, **header), 200, "Workspaces retrieved successfully")
+    workspaces = assert_success(client.get(WORKSPACES_URL, headers=header), 200, "Workspaces retrieved successfully")
     assert [item["id"] for item in workspaces["items"]] == [workspace.id]
     # Without the header the same row belongs to another organization: not found.
     assert_error(client.get(detail_url(source.id)), 404, "NOT_FOUND")
@@ -100,7 +106,9 @@ def test_header_with_surrounding_spaces_is_accepted(two_org_user, other_organiza
     source = DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=other_organization))
 
     data = assert_success(
-        bearer_client(two_org_user).get(DATA_SOURCES_URL, **{HEADER: f" {other_organization.id} "}), 200, LIST_MESSAGE
+        bearer_client(two_org_user).get(DATA_SOURCES_URL, headers={HEADER: f" {other_organization.id} "}),
+        200,
+        LIST_MESSAGE,
     )
 
     assert ids(data) == [source.id]
@@ -115,7 +123,10 @@ def test_the_role_follows_the_selected_organization(two_org_user, organization, 
         client.post(DATA_SOURCES_URL, create_body(mine), format="json"), 201, "Data source created successfully"
     )
     response = client.post(
-        DATA_SOURCES_URL, create_body(theirs, name="As viewer"), format="json", **{HEADER: str(other_organization.id)}
+        DATA_SOURCES_URL,
+        create_body(theirs, name="As viewer"),
+        format="json",
+        headers={HEADER: str(other_organization.id)},
     )
 
     assert_error(response, 403, "FORBIDDEN")
@@ -144,7 +155,7 @@ def test_header_not_naming_one_of_the_users_organizations_is_forbidden(
     client = member_client(Role.ADMIN, organization)
     DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=organization))
 
-    response = client.get(path, **{HEADER: value({"own": organization, "foreign": other_organization})})
+    response = client.get(path, headers={HEADER: value({"own": organization, "foreign": other_organization})})
 
     assert assert_error(response, 403, "FORBIDDEN") is None
 
@@ -154,11 +165,13 @@ def test_header_naming_another_organization_forbids_writes_too(member_client, or
     theirs = DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=other_organization), name="Theirs")
     header = {HEADER: str(other_organization.id)}
 
-    assert_error(client.get(detail_url(theirs.id), **header), 403, "FORBIDDEN")
-    assert_error(client.patch(detail_url(theirs.id), {"name": "Mine now"}, format="json", **header), 403, "FORBIDDEN")
-    assert_error(client.delete(detail_url(theirs.id), **header), 403, "FORBIDDEN")
+    assert_error(client.get(detail_url(theirs.id), headers=header), 403, "FORBIDDEN")
     assert_error(
-        client.post(DATA_SOURCES_URL, create_body(theirs.workspace), format="json", **header), 403, "FORBIDDEN"
+        client.patch(detail_url(theirs.id), {"name": "Mine now"}, format="json", headers=header), 403, "FORBIDDEN"
+    )
+    assert_error(client.delete(detail_url(theirs.id), headers=header), 403, "FORBIDDEN")
+    assert_error(
+        client.post(DATA_SOURCES_URL, create_body(theirs.workspace), format="json", headers=header), 403, "FORBIDDEN"
     )
     theirs.refresh_from_db()
     assert theirs.name == "Theirs"
@@ -196,7 +209,7 @@ def test_user_without_membership_is_forbidden_everywhere(user_without_organizati
 
 
 def test_user_without_membership_is_forbidden_even_with_a_header(user_without_organization, organization):
-    response = bearer_client(user_without_organization).get(DATA_SOURCES_URL, **{HEADER: str(organization.id)})
+    response = bearer_client(user_without_organization).get(DATA_SOURCES_URL, headers={HEADER: str(organization.id)})
 
     assert_error(response, 403, "FORBIDDEN")
 

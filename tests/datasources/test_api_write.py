@@ -898,5 +898,5 @@ class TestCredentials:
 
     @pytest.mark.parametrize("field", DataSource.CREDENTIAL_FIELDS)
     def test_credentials_must_be_strings(self, admin, workspace, field):
-        response = admin.post(DATA_SOURCES_URL, body_for(workspace, **{field: 12345}), format="json")
+        response = admin.post(DATA_SOURCES_URL, {**body_for(workspace), field: 12345}, format="json")
         assert_validation_error(response, {field: ["Not a valid string."]})
