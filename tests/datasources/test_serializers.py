@@ -12,7 +12,7 @@ from tests.factories import DataSourceFactory
 pytestmark = pytest.mark.django_db
 
 
-def field_representation(instance: DataSource) -> dict:
+def field_representation(instance: DataSource) -> dict[str, object]:
     """DRF's own, field-by-field representation (what the mixin replaces)."""
     serializer = DataSourceSerializer()
     return serializers.ModelSerializer.to_representation(serializer, instance)
@@ -34,8 +34,8 @@ def field_representation(instance: DataSource) -> dict:
         },
     ],
 )
-def test_column_representation_of_an_instance_equals_the_fields_representation(overrides):
-    source = DataSourceFactory(password="hunter2", username="reader", **overrides)
+def test_column_representation_of_an_instance_equals_the_fields_representation(overrides: dict[str, object]) -> None:
+    source = DataSourceFactory.create(password="hunter2", username="reader", **overrides)
     source.refresh_from_db()
 
     fast = DataSourceSerializer(source).data
@@ -46,7 +46,7 @@ def test_column_representation_of_an_instance_equals_the_fields_representation(o
 
 
 def test_column_representation_of_a_values_row_equals_the_instances(workspace):
-    source = DataSourceFactory(
+    source = DataSourceFactory.create(
         workspace=workspace, tags=["a"], last_tested_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
     )
     row = DataSource.objects.values(*DataSourceSerializer.read_columns).get(pk=source.pk)
