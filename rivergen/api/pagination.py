@@ -48,14 +48,27 @@ class EnvelopePagination(BasePagination):
             request, self.page_size_query_param, self.default_page_size, self.max_page_size
         )
         self.message = view.message("retrieved", plural=True)
-        offset = (self.page - 1) * self.page_size
-        items = list(queryset[offset : offset + self.page_size])
-        if 0 < len(items) < self.page_size or (not items and self.page == 1):
-            # A short (or empty first) page is the last one: the total is exact without a COUNT.
-            self.total_items = offset + len(items)
-        else:
-            self.total_items = queryset.count()
-        return items
+        if self.page == 1:
+            items = list(queryset[: self.page_size])
+            # A short first page is the whole list: the total is exact without a COUNT.
+            self.total_items = len(items) if len(items) < self.page_size else queryset.count()
+            return items
+        self.total_items = queryset.count()
+        return self._page_of(queryset, offset=(self.page - 1) * self.page_size)
+
+    def _page_of(self, queryset: QuerySet[Any], offset: int) -> list[Any]:
+        """The rows at offset, read from whichever end of the ordering is nearer.
+
+        OFFSET walks and discards every row before the page; for the last pages of a
+        long list, reading the reversed ordering from the end skips far fewer rows.
+        """
+        end = min(offset + self.page_size, self.total_items)
+        if offset >= end:
+            return []
+        if offset <= self.total_items - end:
+            return list(queryset[offset:end])
+        rows_after_page = self.total_items - end
+        return list(queryset.reverse()[rows_after_page : rows_after_page + end - offset])[::-1]
 
     def get_paginated_response(self, data: Any) -> Response:
         total_pages = math.ceil(self.total_items / self.page_size)
