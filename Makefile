@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# Browser tests (and mypy, which checks them) need requirements-e2e.txt too.
+E2E_STAMP := $(VENV)/.installed-e2e
 
 .PHONY: run test lint format migrate seed clean
 
@@ -30,7 +32,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 ## lint: ruff (lint and format check) and mypy with the Django and DRF stubs.
-lint: $(STAMP)
+lint: $(E2E_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
@@ -56,8 +58,6 @@ serve: $(STAMP)
 schema: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py spectacular --file openapi.yaml --validate --fail-on-warn
 
-# Browser tests need Debian's chromium (and its driver) and requirements-e2e.txt.
-E2E_STAMP := $(VENV)/.installed-e2e
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(E2E_STAMP): $(STAMP) requirements-e2e.txt
