@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from datasources.models import MAX_TAGS, DataSource, DataSourceStatus, DataSourceType
-from rivergen.api.filters import CSVChoiceInFilter, PositiveBigIntegerFilter
+from rivergen.api.filters import CSVChoiceInFilter, FilterSet, PositiveBigIntegerFilter
 
 
 class TagListQueryField(forms.Field):
@@ -30,7 +30,7 @@ class TagsContainAllFilter(django_filters.Filter):
         return qs.filter(tags__contains_all=value) if value else qs
 
 
-class DataSourceFilterSet(django_filters.FilterSet):
+class DataSourceFilterSet(FilterSet):
     workspace_id = PositiveBigIntegerFilter(field_name="workspace_id")
     type = CSVChoiceInFilter(field_name="type", choices=DataSourceType.choices)
     status_filter = CSVChoiceInFilter(field_name="status", choices=DataSourceStatus.choices)

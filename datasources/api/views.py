@@ -1,11 +1,13 @@
-from django_filters.rest_framework import DjangoFilterBackend
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 
-from datasources import services
+from datasources import selectors, services
 from datasources.api.serializers import DataSourceSerializer
 from datasources.filtersets import DataSourceFilterSet
 from datasources.models import MAX_TAGS, DataSource
-from rivergen.api.filters import ContainsSearchFilter, SortFilter
+from rivergen.api.filters import ContainsSearchFilter, FilterSetBackend, SortFilter
 from rivergen.api.viewsets import (
     CreateModelMixin,
     DestroyModelMixin,
@@ -45,8 +47,9 @@ class DataSourceViewSet(
     # Credentials are never returned: do not even read (and decrypt) them.
     queryset = DataSource.objects.defer(*DataSource.CREDENTIAL_FIELDS)
     serializer_class = DataSourceSerializer
-    filter_backends = [DjangoFilterBackend, ContainsSearchFilter, SortFilter]
+    filter_backends = [FilterSetBackend, ContainsSearchFilter, SortFilter]
     filterset_class = DataSourceFilterSet
+    filterset: DataSourceFilterSet  # the validated filters of a list request (FilterSetBackend)
     search_fields = ("name", "description")
     sort_fields = (
         "id",
@@ -71,6 +74,21 @@ class DataSourceViewSet(
     )
     default_sort_by = "created_at"
     default_sort_order = "desc"
+
+    def count_rows(self, queryset: QuerySet[Any]) -> int:
+        """Sum the trigger-kept counters when only workspace, type and status filter.
+
+        Tags and search match inside rows, so those lists are counted row by row.
+        """
+        filters = self.filterset.form.cleaned_data
+        if filters["tags"] or ContainsSearchFilter().get_search_terms(self.request):
+            return queryset.count()
+        return selectors.datasource_count(
+            organization_id=self.membership.organization_id,
+            workspace_id=filters["workspace_id"],
+            types=filters["type"],
+            statuses=filters["status_filter"],
+        )
 
     def perform_destroy(self, datasource: DataSource) -> None:
         services.datasource_delete(datasource=datasource)

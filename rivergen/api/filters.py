@@ -10,6 +10,8 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import F, OrderBy, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend, SearchFilter
 from rest_framework.request import Request
@@ -103,6 +105,42 @@ class SortFilter(BaseFilterBackend):
                 "schema": {"type": "string", "enum": ["asc", "desc"], "default": view.default_sort_order},
             },
         ]
+
+
+class FilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet, building its form class once per class, not per request.
+
+    The stock `get_form_class` makes a new Form class from the filters on every
+    request; the fields depend only on the declared filters, and Django copies a form's
+    base fields for each form instance anyway.
+    """
+
+    _form_class: type[forms.Form] | None = None
+
+    def get_form_class(self) -> type[forms.Form]:
+        cls = type(self)
+        form_class = cls.__dict__.get("_form_class")
+        if form_class is None:
+            fields = {name: filter_.field for name, filter_ in cls.base_filters.items()}
+            form_class = cls._form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+        return form_class
+
+
+class FilterSetBackend(DjangoFilterBackend):
+    """django-filter's backend, keeping the validated filterset on the view.
+
+    Views read `view.filterset.form.cleaned_data` when they need the parsed filters
+    again (DataSourceViewSet counts from them).
+    """
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        view.filterset = filterset
+        return filterset.qs
 
 
 class CSVMultipleChoiceField(forms.MultipleChoiceField):

@@ -51,9 +51,9 @@ class EnvelopePagination(BasePagination):
         if self.page == 1:
             items = list(queryset[: self.page_size])
             # A short first page is the whole list: the total is exact without a COUNT.
-            self.total_items = len(items) if len(items) < self.page_size else queryset.count()
+            self.total_items = len(items) if len(items) < self.page_size else view.count_rows(queryset)
             return items
-        self.total_items = queryset.count()
+        self.total_items = view.count_rows(queryset)
         return self._page_of(queryset, offset=(self.page - 1) * self.page_size)
 
     def _page_of(self, queryset: QuerySet[Any], offset: int) -> list[Any]:
