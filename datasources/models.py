@@ -135,6 +135,11 @@ class DataSource(models.Model):
             models.Index(fields=["organization", "type"], name="datasource_org_type"),
             models.Index(fields=["type", "status"], name="datasource_type_status"),
             models.Index(fields=["last_tested_at", "id"], name="datasource_last_tested"),
+            # The API's sorts, within one organization, tie-broken by id in the same
+            # direction. Migration 0005 adds, on PostgreSQL, the tags GIN index and one
+            # index per direction for last_tested_at (NULLS LAST both ways, which SQLite
+            # cannot declare in an index).
+            models.Index(fields=["organization", "name", "id"], name="datasource_org_name"),
         ]
 
     def __str__(self) -> str:
