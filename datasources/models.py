@@ -68,6 +68,8 @@ def normalize_tags(tags: Any) -> list[str]:
             raise ValidationError(f"Each tag must be 1 to {MAX_TAG_LENGTH} characters long.")
         if "\x00" in tag:
             raise ValidationError("Tags cannot contain null characters.")
+        if not tag.isprintable():  # also refuses lone surrogates, which no database stores
+            raise ValidationError("Tags must be printable text (no control characters).")
         if tag not in normalized:
             normalized.append(tag)
     return normalized

@@ -51,7 +51,9 @@ def datasource_update(*, datasource: DataSource, **fields: Any) -> DataSource:
 def datasource_save(*, datasource: DataSource) -> DataSource:
     """Validate the whole object and save it; the admin calls this after its form."""
     # Uniqueness is left to the database constraint, which also settles races.
-    datasource.full_clean(validate_unique=False, validate_constraints=False)
+    # Fields never loaded (credentials the update does not touch) are neither read back
+    # (and decrypted) nor written.
+    datasource.full_clean(exclude=datasource.get_deferred_fields(), validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             datasource.save()

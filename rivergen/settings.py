@@ -85,7 +85,8 @@ DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 # PostgreSQL connect per request (PostgreSQL connections = workers x instances). Health
 # checks drop a connection the server closed before the first query of a request. With
 # threaded or async workers, psycopg's pool (OPTIONS["pool"]) is the better tool.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Under DEBUG (runserver, a thread per request) connections are closed after each request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -143,7 +144,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Verifies the token without a user query; tenancy's membership query checks
         # that the user is still active (rivergen/api/tenancy.py).
-        "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
+        "rivergen.api.authentication.BearerTokenAuthentication",
         # Staff browsing the API in a browser after logging in at /api-auth/login/.
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -166,6 +167,9 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER_RATE", default="1200/min"),
     },
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
+    # Clients are identified by REMOTE_ADDR; X-Forwarded-For is trusted only from
+    # this many proxies in front (0: never, so a client cannot pick its own identity).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Documents the envelopes, error responses and tenancy header (see rivergen/api/schema.py).
     "DEFAULT_SCHEMA_CLASS": "rivergen.api.schema.EnvelopeAutoSchema",
@@ -209,8 +213,8 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_TOKEN_LIFETIME", default=24 * 60 * 60)),
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
     "ALGORITHM": "HS256",
-    # The scheme is case-insensitive (RFC 9110); the first is the one announced.
-    "AUTH_HEADER_TYPES": ("Bearer", "bearer", "BEARER"),
+    # Announced in WWW-Authenticate; accepted in any case (BearerTokenAuthentication).
+    "AUTH_HEADER_TYPES": ("Bearer",),
     "LEEWAY": 5,
     "UPDATE_LAST_LOGIN": False,
 }

@@ -12,7 +12,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("datasources.api.urls")),
     path("", include("organizations.api.urls")),
     # The OpenAPI 3 schema: YAML, or JSON with ?format=json. Public, like the docs below.
-    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(throttle_classes=[]), name="schema"),
 ]
 
 urlpatterns = [
@@ -27,7 +27,7 @@ urlpatterns = [
     # API docs, served offline (drf-spectacular-sidecar assets); before the catch-all below.
     re_path(r"^api/docs/?$", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/redoc/?$", RedocView.as_view(url_name="schema"), name="redoc"),
-    re_path(r"^api(?:/.*)?$", api_views.UnknownAPIRouteView.as_view(), name="api-unknown-route"),
+    re_path(r"^api(?:/[\s\S]*)?$", api_views.UnknownAPIRouteView.as_view(), name="api-unknown-route"),
 ]
 
 handler400 = "rivergen.api.views.bad_request"

@@ -53,8 +53,11 @@ class _ContentSecurityPolicyMixin:
 class SwaggerView(_ContentSecurityPolicyMixin, SpectacularSwaggerView):
     """Swagger UI at /api/docs, assets from drf-spectacular-sidecar."""
 
+    throttle_classes = ()  # a static page: not on the token endpoint's anonymous budget
+
 
 class RedocView(_ContentSecurityPolicyMixin, SpectacularRedocView):
     """ReDoc at /api/redoc, assets from drf-spectacular-sidecar and no web fonts."""
 
     renderer_classes = [_OfflineRedocRenderer]
+    throttle_classes = ()

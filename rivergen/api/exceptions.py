@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -74,7 +74,7 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     elif isinstance(exc, _EnvelopedApplicationError):
         code, message, details = exc.app_error.code, exc.app_error.message, exc.app_error.details
     else:
-        message, details = _detail_message(exc.detail), None
+        message, details = printable(_detail_message(exc.detail)), None
 
     response = Response(error_body(code, message, details), status=status_code)
     auth_header = getattr(exc, "auth_header", None)  # set by DRF on 401s
@@ -110,6 +110,10 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException:
         return exceptions.PermissionDenied()
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
+    if isinstance(exc, TooManyFieldsSent):
+        return exceptions.ValidationError({"query": ["Too many query parameters."]})
+    if isinstance(exc, SuspiciousOperation):
+        return exceptions.ValidationError({"request": ["The request could not be understood."]})
     if isinstance(exc, IntegrityError):
         # Uniqueness races that slipped past the services' own checks.
         logger.warning("integrity error answered as 409: %s", type(exc).__name__)
@@ -152,13 +156,24 @@ def _flatten(messages: Any, prefix: str = "") -> list[str]:
         return flat
     if isinstance(messages, list | tuple):
         return [message for item in messages for message in _flatten(item, prefix)]
-    return [f"{prefix}{messages}"]
+    return [printable(f"{prefix}{messages}")]
 
 
-def json_error_response(status_code: int, message: str) -> JsonResponse:
+MAX_MESSAGE_LENGTH = 300
+
+
+def printable(message: str) -> str:
+    """A message safe to send back: messages may quote the client's input, so cap its
+    length and replace what UTF-8 cannot carry (lone surrogates from JSON escapes)."""
+    if len(message) > MAX_MESSAGE_LENGTH:
+        message = message[: MAX_MESSAGE_LENGTH - 1] + "…"
+    return message.encode("utf-8", "replace").decode("utf-8")
+
+
+def json_error_response(status_code: int, message: str, details: dict[str, Any] | None = None) -> JsonResponse:
     """For Django's own 400/404/500 handlers under /api/, outside any DRF view."""
     return JsonResponse(
-        error_body(ERROR_CODES[status_code], message),
+        error_body(ERROR_CODES[status_code], message, details),
         status=status_code,
         content_type="application/json; charset=utf-8",  # as every other response
     )

@@ -28,3 +28,7 @@ class LimitedJSONParser(parsers.JSONParser):
             return super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.") from None
+        except ParseError as error:
+            if "int_max_str_digits" in str(error.detail):
+                raise ParseError("JSON parse error - a number has too many digits.") from None
+            raise

@@ -1,3 +1,4 @@
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -29,4 +30,8 @@ class JSONRenderer(renderers.JSONRenderer):
         options = orjson.OPT_NON_STR_KEYS
         if self.get_indent(accepted_media_type or "", renderer_context or {}):
             options |= orjson.OPT_INDENT_2
-        return orjson.dumps(data, default=_default, option=options)
+        try:
+            return orjson.dumps(data, default=_default, option=options)
+        except orjson.JSONEncodeError:
+            # Strings orjson refuses (lone surrogates): the standard library escapes them.
+            return json.dumps(data, default=_default, ensure_ascii=True).encode()

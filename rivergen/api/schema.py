@@ -404,13 +404,9 @@ class EnvelopeDjangoFilterExtension(DjangoFilterExtension):
 
 
 class BearerJWTScheme(SimpleJWTScheme):
-    """`Authorization: Bearer <access token>`, a JWT.
+    """`Authorization: Bearer <access token>`, a JWT (HTTP bearer auth, any case)."""
 
-    SIMPLE_JWT lists the scheme in several casings (it is case-insensitive); drf-spectacular's
-    own extension warns that OpenAPI can name only one, and HTTP bearer auth means all of them.
-    """
-
-    target_class = "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication"
+    target_class = "rivergen.api.authentication.BearerTokenAuthentication"
     priority = 1
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

@@ -15,7 +15,7 @@ from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from rivergen.api.envelope import success_response
-from rivergen.api.exceptions import INTERNAL_MESSAGE, json_error_response
+from rivergen.api.exceptions import INTERNAL_MESSAGE, VALIDATION_MESSAGE, json_error_response
 from rivergen.api.schema import (
     AccessTokenSerializer,
     TokenObtainSerializer,
@@ -78,7 +78,9 @@ def _is_api(request: HttpRequest) -> bool:
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return json_error_response(400, "The request could not be understood.")
+        return json_error_response(
+            400, VALIDATION_MESSAGE, {"request": ["The request could not be understood (for example, its Host)."]}
+        )
     return defaults.bad_request(request, exception)
 
 

@@ -17,8 +17,10 @@ from rivergen.api.envelope import success_response
 from rivergen.api.filters import ContainsSearchFilter, SortFilter
 from rivergen.api.tenancy import OrganizationScopedMixin, RolePermission
 
-#: Path ids: digits only, so letters and signs are "not found" without a query.
-ID_PATTERN = "[0-9]+"
+#: Path ids: any one path segment, so `/data-sources/abc` is authenticated and answers
+#: the same 404 as a missing id; only positive 64-bit integers are looked up.
+ID_PATTERN = "[^/]+"
+_MAX_BIGINT = 2**63 - 1
 
 
 class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
@@ -33,11 +35,15 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_object(self) -> Any:
+        not_found = NotFound(f"{self._verbose_name().capitalize()} not found.")
+        lookup = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        if not (len(lookup) <= 19 and lookup.isascii() and lookup.isdigit() and 1 <= int(lookup) <= _MAX_BIGINT):
+            raise not_found
         try:
             return super().get_object()
         except Http404:
             # Same answer for another organization's rows and for missing ones.
-            raise NotFound(f"{self._verbose_name().capitalize()} not found.") from None
+            raise not_found from None
 
     def filter_queryset(self, queryset: Any) -> Any:
         # List parameters shape lists only. DRF's get_object would apply them too, so

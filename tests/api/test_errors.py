@@ -46,8 +46,6 @@ def assert_no_leak(response: Any, *secrets: str) -> None:
         "/api/v2/data-sources",
         "/api/v1/nope",
         "/api/v1/nope/",
-        "/api/v1/data-sources/abc",
-        "/api/v1/data-sources/-1",
         "/api/v1/data-sources/1/extra",
         "/api/v1/workspaces/1/data-sources",
         "/api/v1/auth",
@@ -64,6 +62,22 @@ def test_unknown_api_routes_are_not_found(admin_client_api, path, method):
 
 def test_unknown_api_routes_are_not_found_without_a_token():
     assert_error(APIClient().get("/api/v1/nope"), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("lookup", ["abc", "-1", "0", "1.5", "%C2%B2", "1%0A", "9" * 30, "9" * 5000])
+@pytest.mark.parametrize("method", ["get", "patch", "delete"])
+def test_ids_that_are_not_positive_bigints_answer_like_a_missing_id(admin_client_api, lookup, method):
+    missing = getattr(admin_client_api, method)(detail_url(999_999), {}, format="json")
+    response = getattr(admin_client_api, method)(detail_url(lookup), {}, format="json")
+
+    assert assert_error(response, 404, "NOT_FOUND") is None
+    assert response.json() == missing.json()
+    assert response.json()["message"] == "Data source not found."
+
+
+def test_ids_that_are_not_positive_bigints_still_need_a_token():
+    response = APIClient().get(detail_url("abc"))
+    assert_error(response, 401, "UNAUTHORIZED")
 
 
 # --- 405: wrong methods --------------------------------------------------------------------
@@ -361,7 +375,10 @@ def test_failure_outside_the_api_views_is_still_an_enveloped_internal_error(admi
 def test_disallowed_host_under_the_api_is_an_enveloped_bad_request(admin_client_api):
     response = admin_client_api.get(DATA_SOURCES_URL, HTTP_HOST="evil.example.com")
 
-    assert assert_error(response, 400, "VALIDATION_ERROR") is None
+    # VALIDATION_ERROR's details always map a field to messages; here the request itself.
+    assert assert_error(response, 400, "VALIDATION_ERROR") == {
+        "request": ["The request could not be understood (for example, its Host)."]
+    }
     assert "evil.example.com" not in response.content.decode()
 
 
