@@ -5,9 +5,9 @@
 #   docker run --rm --env-file .env rivergen-api python manage.py migrate --noinput   # schema first
 #   docker run --env-file .env -p 8000:8000 rivergen-api                              # then serve
 #
-# Required at run time: SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS (and, in production,
-# CREDENTIALS_ENCRYPTION_KEYS). Behind a TLS-terminating proxy, set FORWARDED_ALLOW_IPS
-# to its address (gunicorn.conf.py); without TLS at all, SECURE_SSL_REDIRECT=false.
+# Required at run time: SECRET_KEY, JWT_SIGNING_KEY, CREDENTIALS_ENCRYPTION_KEYS, DATABASE_URL
+# and ALLOWED_HOSTS (the README's configuration table). Behind a TLS-terminating proxy, set
+# FORWARDED_ALLOW_IPS to its address (gunicorn.conf.py); without TLS, SECURE_SSL_REDIRECT=false.
 # compose.yaml runs the same image with PostgreSQL, migrations as a one-off service.
 FROM python:3.11-slim
 
@@ -33,9 +33,12 @@ RUN pip install -r requirements.txt
 COPY . .
 
 # Static files (admin, API docs) hashed and compressed into STATIC_ROOT for WhiteNoise.
-# Settings refuse to load without a SECRET_KEY when DEBUG is off: this dummy one exists
-# only for this build step and is not kept in the image's environment.
-RUN SECRET_KEY=build-time-collectstatic-only-not-a-secret DEBUG=false \
+# Settings refuse to load without SECRET_KEY, JWT_SIGNING_KEY and CREDENTIALS_ENCRYPTION_KEYS
+# when DEBUG is off: these dummies exist only for this build step (collectstatic uses none
+# of them) and are not kept in the image's environment.
+RUN SECRET_KEY=build-time-collectstatic-only-not-a-secret \
+    JWT_SIGNING_KEY=build-time-collectstatic-only-not-a-secret \
+    CREDENTIALS_ENCRYPTION_KEYS=build-time-collectstatic-only-not-a-key DEBUG=false \
     python manage.py collectstatic --noinput
 
 USER 10001:10001

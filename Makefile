@@ -46,9 +46,12 @@ clean:
 
 .PHONY: serve
 ## serve: production server: collectstatic, then gunicorn with gunicorn.conf.py on PORT.
-##   Production settings: SECRET_KEY required, DEBUG off, HTTPS redirect on; run
-##   `python manage.py migrate` first. Locally over plain HTTP, e.g.:
-##   SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') SECURE_SSL_REDIRECT=false make serve
+##   Production settings: SECRET_KEY, JWT_SIGNING_KEY and CREDENTIALS_ENCRYPTION_KEYS required,
+##   DEBUG off, HTTPS redirect on; run `python manage.py migrate` first. Locally over plain HTTP, e.g.:
+##   SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
+##   JWT_SIGNING_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
+##   CREDENTIALS_ENCRYPTION_KEYS=$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())') \
+##   SECURE_SSL_REDIRECT=false make serve
 serve: $(STAMP)
 	$(BIN)/python manage.py collectstatic --noinput
 	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py rivergen.wsgi
@@ -71,3 +74,21 @@ e2e: $(E2E_STAMP)
 		$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium chromium-driver; \
 	fi
 	E2E_REQUIRED=1 $(BIN)/python -m pytest tests/e2e -m e2e
+
+# The list benchmark: requirements-bench.txt, Debian's wrk, and PostgreSQL on 127.0.0.1:5432
+# (started when it does not answer, unless BENCH_DATABASE_URL names another server).
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+.PHONY: bench
+## bench: GET /api/v1/data-sources under gunicorn beside the floor (bench/run.py documents it).
+##   BENCH_ROWS=10000,100000 for other sizes (default 1000000); results in bench/results/.
+bench: $(BENCH_STAMP)
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y wrk; }
+	@if [ -z "$$BENCH_DATABASE_URL" ] && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+		$(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+	fi
+	$(BIN)/python bench/run.py

@@ -37,8 +37,11 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "rest_framework_simplejwt.token_blacklist",
     "organizations",
     "datasources",
+    # The project package itself: its migration creates the throttle cache table.
+    "rivergen",
 ]
 
 MIDDLEWARE = [
@@ -136,9 +139,16 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
-# Fernet keys for credentials at rest, newest first: encrypt with the first, decrypt
-# with any. Without the variable, one key is derived from SECRET_KEY (development).
-CREDENTIALS_ENCRYPTION_KEYS = env.list("CREDENTIALS_ENCRYPTION_KEYS", default=[])
+# Fernet keys for credentials at rest, comma-separated, newest first: encrypt with the
+# first, decrypt with any (`manage.py rotate_credentials_key` re-encrypts under the first).
+# Required when DEBUG is off; under DEBUG, one key is derived from SECRET_KEY so a fresh
+# clone just works. `manage.py check` validates them (rivergen/checks.py).
+CREDENTIALS_ENCRYPTION_KEYS = [
+    key.strip() for key in env.list("CREDENTIALS_ENCRYPTION_KEYS", default=[]) if key.strip()
+]
+if not CREDENTIALS_ENCRYPTION_KEYS and not DEBUG:
+    # Fail fast, like SECRET_KEY: credentials must not be encrypted with a key derived from it.
+    raise ImproperlyConfigured("CREDENTIALS_ENCRYPTION_KEYS must be set when DEBUG is off.")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -165,6 +175,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON_RATE", default="60/min"),
         "user": env.str("THROTTLE_USER_RATE", default="1200/min"),
+        # POST /auth/token and /auth/token/refresh per client address, on top of "anon":
+        # guessing passwords or refresh tokens.
+        "auth": env.str("THROTTLE_AUTH_RATE", default="10/min"),
     },
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
     # Clients are identified by REMOTE_ADDR; X-Forwarded-For is trusted only from
@@ -201,6 +214,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "rivergen.api.schema.postprocess_error_responses",
+        "rivergen.api.schema.postprocess_data_source_rules",
     ],
     "ENUM_NAME_OVERRIDES": {
         "DataSourceTypeEnum": "datasources.models.DataSourceType",
@@ -208,19 +222,58 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The key that signs API tokens: a secret of its own, so that neither SECRET_KEY nor it
+# opens the other's doors. Required when DEBUG is off, at least 32 bytes (HS256, RFC 7518).
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
+if not JWT_SIGNING_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("JWT_SIGNING_KEY must be set when DEBUG is off.")
+    JWT_SIGNING_KEY = "django-insecure-development-only-jwt-signing-key-do-not-use"
+if len(JWT_SIGNING_KEY.encode()) < 32 and not DEBUG:
+    raise ImproperlyConfigured("JWT_SIGNING_KEY must be at least 32 bytes long.")
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_TOKEN_LIFETIME", default=15 * 60)),
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_TOKEN_LIFETIME", default=24 * 60 * 60)),
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "SIGNING_KEY": JWT_SIGNING_KEY,
     "ALGORITHM": "HS256",
     # Announced in WWW-Authenticate; accepted in any case (BearerTokenAuthentication).
     "AUTH_HEADER_TYPES": ("Bearer",),
     "LEEWAY": 5,
     "UPDATE_LAST_LOGIN": False,
+    # Every refresh spends its refresh token (blacklisted: reuse answers 401) and returns a
+    # new one (the token_blacklist app; `manage.py flushexpiredtokens` prunes its tables).
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # Every token carries a digest of the user's password hash (the "hash_password" claim),
+    # checked by the membership query and on refresh: a password change revokes all tokens.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
+# Throttle counters must be shared by every gunicorn worker (and every instance): Redis
+# when REDIS_URL is set (recommended: a GET and a SET, no SQL), else a table in the database
+# (created by the `rivergen` app's migration), which costs each throttled request 4 more
+# statements and a transaction. A Redis that does not answer within the timeouts lets
+# requests through unthrottled, logged (rivergen/api/throttling.py), rather than failing them.
+REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "rivergen",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "rivergen_throttle_cache",
+            # One row per client and scope; culling deletes a third of the rows (and so
+            # resets those counters) only past this many.
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        }
+    ),
 }
 
 # One JSON object per line on stdout (rivergen/logging.py) unless DEBUG is on, where

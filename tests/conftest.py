@@ -4,7 +4,7 @@ from typing import Any, Protocol
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
+from django.core.cache import caches
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -70,8 +70,9 @@ def assert_error(response: Any, status: int, code: str) -> Any:
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    # Throttle counters live in the cache; each test starts with none.
-    cache.clear()
+    # Throttle counters live in the caches; each test starts with none.
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture

@@ -6,6 +6,10 @@ Everything else, DATABASE_URL included, comes from the environment as in product
 import os
 
 os.environ.setdefault("SECRET_KEY", "insecure-test-only-secret-key-not-for-production-use")
+os.environ.setdefault("JWT_SIGNING_KEY", "insecure-test-only-jwt-signing-key-not-for-production-use")
+# A fixed, test-only Fernet key (the bytes "rivergen-test-only-credential-k!"): settings
+# refuse to load without CREDENTIALS_ENCRYPTION_KEYS when DEBUG is off, as tests run.
+os.environ.setdefault("CREDENTIALS_ENCRYPTION_KEYS", "cml2ZXJnZW4tdGVzdC1vbmx5LWNyZWRlbnRpYWwtayE=")
 
 from rivergen.settings import *  # noqa: F403
 
@@ -17,3 +21,8 @@ SECURE_SSL_REDIRECT = False
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# Throttle counters in this process's memory: a request makes no statement for them, so the
+# list stays at 3 (the production default, a database table, adds 4 to every throttled
+# request). tests/api/test_throttling.py exercises the shared stores themselves.
+CACHES = {**CACHES, "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}}  # noqa: F405

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = BASE_DIR / "gunicorn.conf.py"
@@ -23,6 +24,7 @@ def production_env(**extra: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="rivergen.settings",
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(64),
+        CREDENTIALS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="api.example.com",
         **extra,
     )

@@ -10,7 +10,7 @@ from rest_framework.settings import api_settings
 from datasources import services
 from datasources.models import DataSource, DataSourceType, normalize_tags
 from organizations.models import Workspace
-from rivergen.api.fields import OptionalCharField, StrictCharField
+from rivergen.api.fields import OptionalCharField, StrictBooleanField, StrictCharField
 from rivergen.api.serializers import ColumnRepresentationMixin
 from rivergen.api.tenancy import OrganizationScopedRelatedField
 
@@ -41,10 +41,10 @@ class DataSourceSerializer(ColumnRepresentationMixin, serializers.ModelSerialize
     database_name = OptionalCharField(max_length=255)
     schema_name = OptionalCharField(max_length=255)
     file_path = OptionalCharField(max_length=1024)
-    use_ssh_tunnel = serializers.BooleanField(required=False)
+    use_ssh_tunnel = StrictBooleanField(required=False)
     ssh_host = OptionalCharField(max_length=255)
     ssh_port = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=65535)
-    schema_auto_refresh = serializers.BooleanField(required=False)
+    schema_auto_refresh = StrictBooleanField(required=False)
     tags = TagListField(required=False)
     username = OptionalCharField(write_only=True, max_length=255)
     password = OptionalCharField(write_only=True, max_length=1024, trim_whitespace=False)

@@ -23,7 +23,8 @@ from rivergen.api.viewsets import (
         parameters=[
             OpenApiParameter(
                 "tags",
-                type={"type": "array", "items": {"type": "string"}, "maxItems": MAX_TAGS},
+                # Commas separate the tags, so no tag holds one; nor a NUL character.
+                type={"type": "array", "items": {"type": "string", "pattern": r"^[^,\x00]*$"}, "maxItems": MAX_TAGS},
                 style="form",
                 explode=False,
                 description=(

@@ -14,6 +14,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean that refuses what DRF would coerce (`0`, `1`, `"yes"`, `"false"`)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class OptionalCharField(StrictCharField):
     """An optional string where `null`, `""` and blanks all mean "no value" (stored as null)."""
 

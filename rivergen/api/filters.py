@@ -51,7 +51,8 @@ class ContainsSearchFilter(SearchFilter):
                 "required": False,
                 "in": "query",
                 "description": f"Case-insensitive substring of {' or '.join(search_fields)}.",
-                "schema": {"type": "string", "maxLength": self.max_length},
+                # No NUL character (API.md §3).
+                "schema": {"type": "string", "maxLength": self.max_length, "pattern": r"^[^\x00]*$"},
             }
         ]
 

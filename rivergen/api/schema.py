@@ -70,7 +70,8 @@ ERRORS: dict[int, tuple[str, str, dict[str, Any] | None, dict[str, Any]]] = {
     401: (
         "Unauthorized",
         "The bearer token is missing, malformed, expired or badly signed, the user is inactive "
-        "or deleted, or (token endpoints) the credentials or refresh token are not valid.",
+        "or deleted or has changed their password since the token was issued, or (token "
+        "endpoints) the credentials or refresh token are not valid (a refresh token works once).",
         None,
         {
             "WWW-Authenticate": {
@@ -193,7 +194,9 @@ class AccessTokenSerializer(serializers.Serializer):
 
     access = serializers.CharField(help_text=_ACCESS_HELP)
     if jwt_settings.ROTATE_REFRESH_TOKENS:
-        refresh = serializers.CharField(help_text=_REFRESH_HELP)
+        refresh = serializers.CharField(
+            help_text=f"{_REFRESH_HELP} It replaces the refresh token sent, which no longer works."
+        )
     token_type = serializers.ChoiceField(choices=["Bearer"])
     expires_in = serializers.IntegerField(min_value=1, help_text=_EXPIRES_HELP)
 
@@ -257,6 +260,13 @@ class EnvelopeAutoSchema(AutoSchema):
                     )
                 )
         return parameters
+
+    def _get_parameters(self) -> list[dict[str, Any]]:
+        parameters = super()._get_parameters()
+        if self.method != "GET" or not self._is_list_view():
+            return parameters
+        # A list's query parameters given empty (`?sort_by=`) mean their defaults (README).
+        return [{**p, "allowEmptyValue": True} if p["in"] == "query" else p for p in parameters]
 
     def _postprocess_serializer_schema(self, schema: dict[str, Any], serializer: Any, direction: str) -> Any:
         schema = super()._postprocess_serializer_schema(schema, serializer, direction)
@@ -413,6 +423,15 @@ class BearerJWTScheme(SimpleJWTScheme):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
+class OrganizationScopedRelatedFieldExtension(OpenApiSerializerFieldExtension):
+    """A foreign key of the current organization (`workspace_id`): a positive 64-bit id."""
+
+    target_class = "rivergen.api.tenancy.OrganizationScopedRelatedField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return dict(ID_SCHEMA)
+
+
 class TagListFieldExtension(OpenApiSerializerFieldExtension):
     """A data source's tags: a list of strings, normalized on write."""
 
@@ -491,3 +510,50 @@ def _replace_refs(node: Any, ref: str, replacement: dict[str, Any]) -> None:
     elif isinstance(node, list):
         for item in node:
             _replace_refs(item, ref, replacement)
+
+
+def postprocess_data_source_rules(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """To create a data source: the fields its type and SSH tunnel require (API.md §4).
+
+    On the create body only: a PATCH body is checked together with the stored fields it
+    leaves alone, which no schema can see. Runs after drf-spectacular's enum hook, which
+    would turn each subset of types into the whole `DataSourceTypeEnum`.
+    """
+    from datasources.models import FILE_PATH_TYPES, NETWORK_TYPES, DataSourceType
+
+    create = result.get("components", {}).get("schemas", {}).get("DataSourceRequest")
+    if create is None:
+        return result
+    given = {"type": "string", "pattern": r"\S", "description": "Not blank."}
+
+    def needs(types: Any, *fields: str) -> dict[str, Any]:
+        kinds = [str(kind) for kind in DataSourceType if kind in types]
+        return {
+            "description": f"Type {', '.join(kinds)}: {' and '.join(fields)} required.",
+            "properties": {"type": {"type": "string", "enum": kinds}, **dict.fromkeys(fields, given)},
+            "required": list(fields),
+        }
+
+    create["allOf"] = [
+        {
+            "anyOf": [
+                needs(NETWORK_TYPES, "host", "database_name"),
+                needs({DataSourceType.BIGQUERY}, "database_name"),
+                needs(FILE_PATH_TYPES, "file_path"),
+            ]
+        },
+        {
+            "anyOf": [
+                {
+                    "description": "No SSH tunnel.",
+                    "properties": {"use_ssh_tunnel": {"type": "boolean", "enum": [False]}},
+                },
+                {
+                    "description": "An SSH tunnel: ssh_host required.",
+                    "properties": {"ssh_host": given},
+                    "required": ["ssh_host"],
+                },
+            ]
+        },
+    ]
+    return result

@@ -10,13 +10,15 @@ import re
 from typing import Any, NoReturn
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
+from rest_framework_simplejwt.tokens import Token
 
 from organizations.models import Membership, Organization, Role
+from rivergen.api.authentication import check_password_claim, user_id_from_claim
 from rivergen.middleware import record_organization
 
 ORGANIZATION_HEADER = "X-Organization-ID"
@@ -28,40 +30,53 @@ def resolve_current_membership(request: Request) -> Membership:
     """The membership named by X-Organization-ID, else the user's earliest one.
 
     Bearer tokens are verified without reading the user (JWTStatelessUserAuthentication),
-    so this one query is also where an account deactivated or deleted since its token
-    was issued is caught: only active users' memberships match.
+    so this one query is also where a token that no longer speaks for its user is caught:
+    only active users' memberships match (deactivated or deleted since the token was
+    issued), and the user's password hash comes along to check the token against
+    (changed since). Every such case answers 401, and costs no extra statement.
     """
     user_id = _user_id(request)
-    memberships = Membership.objects.filter(user_id=user_id, user__is_active=True).select_related("organization")
+    memberships = (
+        Membership.objects.filter(user_id=user_id, user__is_active=True)
+        .select_related("organization")
+        .annotate(user_password_hash=F("user__password"))
+    )
     requested = request.headers.get(ORGANIZATION_HEADER)
     if requested is None:
         membership = memberships.order_by("created_at", "id").first()
         if membership is None:
-            _refuse(user_id, "You are not a member of any organization.")
+            _refuse(request, user_id, "You are not a member of any organization.")
+        _check_token(request, membership.user_password_hash)
         return membership
     requested = requested.strip()
     if not _POSITIVE_BIGINT.fullmatch(requested) or int(requested) > _MAX_BIGINT:
-        raise PermissionDenied(f"{ORGANIZATION_HEADER} does not name one of your organizations.")
+        _refuse(request, user_id, f"{ORGANIZATION_HEADER} does not name one of your organizations.")
     membership = memberships.filter(organization_id=int(requested)).first()
     if membership is None:
-        _refuse(user_id, f"{ORGANIZATION_HEADER} does not name one of your organizations.")
+        _refuse(request, user_id, f"{ORGANIZATION_HEADER} does not name one of your organizations.")
+    _check_token(request, membership.user_password_hash)
     return membership
 
 
 def _user_id(request: Request) -> int:
     """The caller's user id; a bearer token's claim is checked to be one."""
-    user_id = request.user.pk
-    if isinstance(user_id, int) and not isinstance(user_id, bool):
-        return user_id
-    if isinstance(user_id, str) and _POSITIVE_BIGINT.fullmatch(user_id):
-        return int(user_id)
-    raise AuthenticationFailed("Token contained no recognizable user identification.", code="token_not_valid")
+    return user_id_from_claim(request.user.pk)
 
 
-def _refuse(user_id: Any, reason: str) -> NoReturn:
-    """401 for an account that is gone or inactive, else 403 with the reason."""
-    if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
+def _check_token(request: Request, password_hash: str) -> None:
+    """401 if the request's bearer token predates the user's password (sessions: Django checks)."""
+    if isinstance(request.auth, Token):
+        check_password_claim(request.auth, password_hash)
+
+
+def _refuse(request: Request, user_id: int, reason: str) -> NoReturn:
+    """401 for an account that is gone or inactive, or a token older than its password; else 403."""
+    password_hash = (
+        get_user_model().objects.filter(pk=user_id, is_active=True).values_list("password", flat=True).first()
+    )
+    if password_hash is None:
         raise AuthenticationFailed("User is inactive or no longer exists.", code="user_inactive")
+    _check_token(request, password_hash)
     raise PermissionDenied(reason)
 
 

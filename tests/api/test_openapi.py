@@ -634,6 +634,8 @@ def test_list_query_parameters_are_documented_with_types_bounds_and_defaults(ope
         "sort_order",
     }
     assert not any(p.get("required") for p in query.values())
+    # An empty value means the default (README), which the fuzz tests hold the server to.
+    assert all(p["allowEmptyValue"] is True for p in query.values())
     assert query["workspace_id"]["schema"] == {
         "type": "integer",
         "format": "int64",
@@ -643,8 +645,12 @@ def test_list_query_parameters_are_documented_with_types_bounds_and_defaults(ope
     for name, choices in (("type", DataSourceType.values), ("status_filter", DataSourceStatus.values)):
         assert query[name]["schema"] == {"type": "array", "items": {"type": "string", "enum": choices}}
         assert (query[name]["style"], query[name]["explode"]) == ("form", False)  # a,b,c
-    assert query["search"]["schema"] == {"type": "string", "maxLength": 200}
-    assert query["tags"]["schema"] == {"type": "array", "items": {"type": "string"}, "maxItems": 20}
+    assert query["search"]["schema"] == {"type": "string", "maxLength": 200, "pattern": r"^[^\x00]*$"}
+    assert query["tags"]["schema"] == {
+        "type": "array",
+        "items": {"type": "string", "pattern": r"^[^,\x00]*$"},  # commas separate tags
+        "maxItems": 20,
+    }
     assert (query["tags"]["style"], query["tags"]["explode"]) == ("form", False)
     assert query["page"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}
     assert query["page_size"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
@@ -718,7 +724,8 @@ def test_token_endpoints_document_their_envelopes(openapi):
     pair = data_of(TOKEN)
     assert set(pair["required"]) == set(pair["properties"]) == {"access", "refresh", "token_type", "expires_in"}
     refreshed = data_of(REFRESH)
-    assert set(refreshed["required"]) == set(refreshed["properties"]) == {"access", "token_type", "expires_in"}
+    # Refresh tokens rotate: a refresh answers the next refresh token too.
+    assert set(refreshed["required"]) == set(refreshed["properties"]) == set(pair["properties"])
     assert resolve(openapi, pair["properties"]["token_type"])["enum"] == ["Bearer"]
     assert schemas["TokenObtainRequest"]["required"] == ["password", "username"]
     assert schemas["TokenRefreshRequest"]["required"] == ["refresh"]

@@ -1,0 +1,437 @@
+"""Rate limits: who is counted, where the counts live, and what a refused request gets.
+
+The counts live in the `throttle` cache, shared by every worker: Redis when REDIS_URL is
+set, else a database table. The tests run with an in-memory store (tests/settings.py);
+the shared stores are exercised here, each with two cache objects standing for two
+gunicorn workers. The Redis tests use TEST_REDIS_URL (default: database 15 on the local
+server) and are skipped, saying so, when no Redis answers.
+"""
+
+import logging
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from organizations.models import Organization, Role, Workspace
+from rivergen.api.throttling import AnonThrottle, AuthThrottle, SharedRateThrottle, UserThrottle
+from tests.conftest import (
+    DATA_SOURCES_URL,
+    WORKSPACES_URL,
+    MemberClient,
+    MemberClientFactory,
+    assert_error,
+    assert_success,
+)
+from tests.factories import TEST_PASSWORD, DataSourceFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+TOKEN_URL = "/api/v1/auth/token"
+REFRESH_URL = "/api/v1/auth/token/refresh"
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CACHE_TABLE = "rivergen_throttle_cache"
+DATABASE_CACHE = "django.core.cache.backends.db.DatabaseCache"
+REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+
+
+def set_rates(settings: Any, **rates: str) -> None:
+    """Throttle rates for this test; a scope left out is not throttled."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+def assert_rate_limited(response: Any, longest_wait: int = 60) -> int:
+    """429 RATE_LIMITED in the envelope with a Retry-After in seconds; returns it."""
+    assert assert_error(response, 429, "RATE_LIMITED") is None
+    assert response.json()["message"].startswith("Request was throttled.")
+    retry_after = int(response["Retry-After"])
+    assert 1 <= retry_after <= longest_wait
+    return retry_after
+
+
+def login(client: APIClient, username: str = "nobody", password: str = "wrong", **extra: Any) -> Any:
+    return client.post(TOKEN_URL, {"username": username, "password": password}, format="json", **extra)
+
+
+@pytest.fixture
+def viewer(member_client: MemberClientFactory, organization: Organization, workspace: Workspace) -> MemberClient:
+    DataSourceFactory.create(workspace=workspace)
+    return member_client(Role.VIEWER, organization)
+
+
+# --- per user --------------------------------------------------------------------------------------
+
+
+def test_a_users_count_is_shared_by_all_their_tokens_and_organizations(
+    settings: Any, viewer: MemberClient, organization: Organization
+) -> None:
+    set_rates(settings, user="3/min")
+    second_organization = MembershipFactory.create(user=viewer.user, role=Role.ADMIN).organization
+    other_token = APIClient()
+    other_token.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(viewer.user).access_token}")
+
+    assert_success(viewer.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
+    assert_success(other_token.get(WORKSPACES_URL), 200, "Workspaces retrieved successfully")
+    assert_success(
+        viewer.get(DATA_SOURCES_URL, HTTP_X_ORGANIZATION_ID=str(second_organization.pk)),
+        200,
+        "Data sources retrieved successfully",
+    )
+
+    assert_rate_limited(other_token.get(DATA_SOURCES_URL))
+    assert_rate_limited(viewer.get(DATA_SOURCES_URL, HTTP_X_ORGANIZATION_ID=str(organization.pk)))
+
+
+def test_a_users_count_does_not_depend_on_the_address(settings: Any, viewer: MemberClient) -> None:
+    set_rates(settings, user="2/min")
+    for address in ("198.51.100.1", "198.51.100.2"):
+        assert_success(viewer.get(DATA_SOURCES_URL, REMOTE_ADDR=address), 200, "Data sources retrieved successfully")
+
+    assert_rate_limited(viewer.get(DATA_SOURCES_URL, REMOTE_ADDR="198.51.100.3"))
+
+
+def test_authenticated_requests_do_not_spend_the_anonymous_or_auth_budgets(settings: Any, viewer: MemberClient) -> None:
+    set_rates(settings, anon="1/min", auth="1/min", user="100/min")
+    for _ in range(3):
+        assert_success(viewer.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
+
+    user = UserFactory.create()
+    assert_success(login(APIClient(), user.username, TEST_PASSWORD), 200, "Token issued successfully")
+
+
+# --- per anonymous client --------------------------------------------------------------------------
+
+
+def test_anonymous_clients_are_counted_per_address(settings: Any) -> None:
+    set_rates(settings, anon="2/min")
+    client = APIClient()
+    for _ in range(2):
+        assert_error(login(client, REMOTE_ADDR="198.51.100.7"), 401, "UNAUTHORIZED")
+
+    assert_rate_limited(login(client, REMOTE_ADDR="198.51.100.7"))
+    assert_error(login(client, REMOTE_ADDR="198.51.100.8"), 401, "UNAUTHORIZED")
+
+
+def test_an_ipv6_client_is_counted_per_64_block(settings: Any) -> None:
+    # One host holds a whole /64: rotating through it must not reset the count.
+    set_rates(settings, anon="2/min")
+    client = APIClient()
+    assert_error(login(client, REMOTE_ADDR="2001:db8:1:2::1"), 401, "UNAUTHORIZED")
+    assert_error(login(client, REMOTE_ADDR="2001:db8:1:2:ffff:ffff:ffff:fffe"), 401, "UNAUTHORIZED")
+
+    assert_rate_limited(login(client, REMOTE_ADDR="2001:db8:1:2:dead:beef::9"))
+    assert_error(login(client, REMOTE_ADDR="2001:db8:1:3::1"), 401, "UNAUTHORIZED")
+
+
+def test_a_spoofed_x_forwarded_for_does_not_reset_the_auth_count(settings: Any) -> None:
+    set_rates(settings, auth="2/min")
+    client = APIClient()
+    statuses = [login(client, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(2)]
+
+    assert statuses == [401, 401]
+    assert_rate_limited(login(client, HTTP_X_FORWARDED_FOR="203.0.113.99"))
+
+
+def test_behind_one_proxy_only_the_address_it_saw_counts(settings: Any) -> None:
+    # The proxy appends the address it saw; whatever the client put before it is ignored.
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    set_rates(settings, auth="2/min")
+    client = APIClient()
+    for spoofed in ("10.0.0.1", "10.0.0.2"):
+        assert_error(login(client, HTTP_X_FORWARDED_FOR=f"{spoofed}, 203.0.113.5"), 401, "UNAUTHORIZED")
+
+    assert_rate_limited(login(client, HTTP_X_FORWARDED_FOR="10.0.0.3, 203.0.113.5"))
+    assert_error(login(client, HTTP_X_FORWARDED_FOR="10.0.0.1, 203.0.113.6"), 401, "UNAUTHORIZED")
+
+
+def test_an_address_that_is_not_one_is_still_counted(settings: Any) -> None:
+    # A misconfigured proxy passing any text: counted under a digest of it, never a 500.
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    set_rates(settings, auth="1/min")
+    client = APIClient()
+    odd = "not an address " + "x" * 500
+
+    assert_error(login(client, HTTP_X_FORWARDED_FOR=odd), 401, "UNAUTHORIZED")
+    assert_rate_limited(login(client, HTTP_X_FORWARDED_FOR=odd))
+
+
+# --- the auth scope: the token endpoints' own, stricter budget --------------------------------------
+
+
+def per_second(rate: str) -> float:
+    requests, seconds = AnonThrottle().parse_rate(rate)
+    assert requests is not None and seconds is not None
+    return requests / seconds
+
+
+def test_the_auth_scope_is_configured_and_stricter_than_anon(settings: Any) -> None:
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+
+    assert set(rates) == {"anon", "user", "auth"}
+    assert per_second(rates["auth"]) <= per_second(rates["anon"])
+
+
+def test_password_guessing_is_stopped_even_with_the_right_password(settings: Any) -> None:
+    set_rates(settings, anon="100/min", auth="3/min")
+    user = UserFactory.create()
+    client = APIClient()
+    for guess in ("guess-1", "guess-2", "guess-3"):
+        assert_error(login(client, user.username, guess), 401, "UNAUTHORIZED")
+
+    assert_rate_limited(login(client, user.username, TEST_PASSWORD))
+
+
+def test_token_and_refresh_share_the_auth_budget(settings: Any) -> None:
+    set_rates(settings, anon="100/min", auth="3/min")
+    user = UserFactory.create()
+    client = APIClient()
+    refresh = assert_success(login(client, user.username, TEST_PASSWORD), 200, "Token issued successfully")["refresh"]
+    assert_error(client.post(REFRESH_URL, {"refresh": "guessed"}, format="json"), 401, "UNAUTHORIZED")
+    assert_success(client.post(REFRESH_URL, {"refresh": refresh}, format="json"), 200, "Token refreshed successfully")
+
+    assert_rate_limited(client.post(REFRESH_URL, {"refresh": refresh}, format="json"))
+    assert_rate_limited(login(client, user.username, TEST_PASSWORD))
+
+
+def test_the_configured_auth_rate_stops_the_next_attempt(settings: Any) -> None:
+    # Default: 10 a minute (THROTTLE_AUTH_RATE); "anon" (60) is looser.
+    allowed, _ = AnonThrottle().parse_rate(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["auth"])
+    client = APIClient()
+    for _ in range(allowed or 0):
+        assert_error(login(client), 401, "UNAUTHORIZED")
+
+    assert_rate_limited(login(client))
+    assert_rate_limited(client.post(REFRESH_URL, {"refresh": "x"}, format="json"))
+
+
+def test_invalid_bodies_spend_the_auth_budget_too(settings: Any) -> None:
+    set_rates(settings, auth="2/min")
+    client = APIClient()
+    assert_error(client.post(TOKEN_URL, {}, format="json"), 400, "VALIDATION_ERROR")
+    assert_error(client.post(REFRESH_URL, {}, format="json"), 400, "VALIDATION_ERROR")
+
+    assert_rate_limited(client.post(TOKEN_URL, {}, format="json"))
+
+
+# --- the 429 itself --------------------------------------------------------------------------------
+
+
+def test_a_refusal_says_when_to_come_back(settings: Any) -> None:
+    set_rates(settings, auth="2/hour")
+    client = APIClient()
+    for _ in range(2):
+        login(client)
+
+    response = login(client)
+
+    retry_after = assert_rate_limited(response, longest_wait=3600)
+    assert retry_after > 3500
+    assert "Expected available in" in response.json()["message"]
+
+
+def test_a_lowered_rate_still_answers_with_retry_after(settings: Any) -> None:
+    # More requests on record than the new rate allows: DRF alone would send no Retry-After.
+    set_rates(settings, auth="10/min")
+    client = APIClient()
+    for _ in range(5):
+        login(client)
+    set_rates(settings, auth="2/min")
+
+    assert_rate_limited(login(client))
+
+
+def test_the_counts_live_in_the_throttle_cache_not_the_default_one(settings: Any) -> None:
+    set_rates(settings, anon="5/min", auth="5/min")
+    login(APIClient(), REMOTE_ADDR="198.51.100.20")
+
+    throttle = caches["throttle"]
+    assert throttle.get("throttle_auth_198.51.100.20") is not None
+    assert throttle.get("throttle_anon_198.51.100.20") is not None
+    assert caches["default"].get("throttle_auth_198.51.100.20") is None
+
+
+# --- shared stores: two cache objects stand for two workers -----------------------------------------
+
+
+def anonymous_request(address: str = "198.51.100.30") -> Request:
+    return Request(APIRequestFactory().post(TOKEN_URL, REMOTE_ADDR=address))
+
+
+def throttle_on(store: BaseCache) -> SharedRateThrottle:
+    throttle = AuthThrottle()
+    throttle.cache = store
+    return throttle
+
+
+def alternate_requests(first: BaseCache, second: BaseCache, count: int) -> list[bool]:
+    """`count` requests of one client, served alternately by two workers."""
+    stores = [first, second]
+    return [throttle_on(stores[n % 2]).allow_request(anonymous_request(), view=None) for n in range(count)]
+
+
+def test_separate_memory_stores_do_not_share_counts(settings: Any) -> None:
+    # The control: what each worker's own memory would do (every worker its own budget).
+    set_rates(settings, auth="2/min")
+    first = LocMemCache(f"worker-a-{uuid.uuid4()}", {})
+    second = LocMemCache(f"worker-b-{uuid.uuid4()}", {})
+
+    assert alternate_requests(first, second, 4) == [True, True, True, True]
+
+
+def test_the_database_store_shares_counts_between_workers(settings: Any) -> None:
+    set_rates(settings, auth="3/min")
+    first, second = DatabaseCache(CACHE_TABLE, {}), DatabaseCache(CACHE_TABLE, {})
+
+    assert alternate_requests(first, second, 5) == [True, True, True, False, False]
+
+
+def test_the_migration_creates_the_throttle_table() -> None:
+    assert CACHE_TABLE in connection.introspection.table_names()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the test Redis, deleted afterwards."""
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.skip(f"no Redis answers at {TEST_REDIS_URL} ({type(error).__name__}); set TEST_REDIS_URL")
+    prefix = f"rivergen-test-{uuid.uuid4().hex}"
+    yield prefix
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    client.close()
+
+
+def redis_store(prefix: str) -> RedisCache:
+    return RedisCache(TEST_REDIS_URL, {"KEY_PREFIX": prefix})
+
+
+def test_the_redis_store_shares_counts_between_workers(settings: Any, redis_prefix: str) -> None:
+    set_rates(settings, auth="3/min")
+    # Each RedisCache has its own connection pool: nothing is shared but the server.
+    first, second = redis_store(redis_prefix), redis_store(redis_prefix)
+
+    assert alternate_requests(first, second, 5) == [True, True, True, False, False]
+
+
+def test_the_api_throttles_through_redis_when_configured(
+    settings: Any, redis_prefix: str, viewer: MemberClient
+) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle": {"BACKEND": REDIS_CACHE, "LOCATION": TEST_REDIS_URL, "KEY_PREFIX": redis_prefix},
+    }
+    set_rates(settings, user="2/min", auth="1/min")
+    for _ in range(2):
+        assert_success(viewer.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
+
+    assert_rate_limited(viewer.get(DATA_SOURCES_URL))
+    assert_error(login(APIClient()), 401, "UNAUTHORIZED")
+    assert_rate_limited(login(APIClient()))
+    assert redis_store(redis_prefix).get(f"throttle_user_{viewer.user.pk}") is not None
+
+
+def test_an_unreachable_redis_lets_requests_through_and_says_so(
+    settings: Any, viewer: MemberClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Nothing listens on port 1: the request must not fail (nor hang) because the store is down.
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle": {
+            "BACKEND": REDIS_CACHE,
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
+    }
+    set_rates(settings, user="1/min")
+
+    with caplog.at_level(logging.ERROR, logger="rivergen.api"):
+        for _ in range(2):
+            assert_success(viewer.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
+
+    messages = [record.getMessage() for record in caplog.records if record.name == "rivergen.api"]
+    assert messages == ["throttle store unavailable, user scope not enforced: ConnectionError"] * 2
+
+
+# --- what each store costs a list request ----------------------------------------------------------
+
+
+def list_statements(viewer: MemberClient) -> list[str]:
+    viewer.get(DATA_SOURCES_URL)  # the first request of a client creates its counter
+    with CaptureQueriesContext(connection) as queries:
+        assert_success(viewer.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_the_memory_store_adds_no_statement(viewer: MemberClient) -> None:
+    # tests/settings.py's store. One row: the membership and the page (a short page needs no COUNT).
+    assert len(list_statements(viewer)) == 2
+
+
+@pytest.mark.django_db(transaction=True)  # as in production: no test transaction, so no savepoints
+def test_the_database_store_adds_six_statements_to_each_request(settings: Any, viewer: MemberClient) -> None:
+    settings.CACHES = {**settings.CACHES, "throttle": {"BACKEND": DATABASE_CACHE, "LOCATION": CACHE_TABLE}}
+    try:
+        statements = list_statements(viewer)
+    finally:
+        caches["throttle"].clear()  # the table is no model's: the test database's flush leaves it
+
+    # Read the counter, then write it back in a transaction (DatabaseCache.set: count the
+    # rows, look the key up, update): 6 statements on top of the membership and the page.
+    throttle_statements = [sql for sql in statements if CACHE_TABLE in sql]
+    assert len(throttle_statements) == 4
+    assert [sql for sql in statements if sql in ("BEGIN", "COMMIT")] == ["BEGIN", "COMMIT"]
+    assert len(statements) == 2 + 6
+
+
+# --- configuration ---------------------------------------------------------------------------------
+
+
+def _throttle_backend(**environment: str) -> str:
+    script = "import django; django.setup(); from django.conf import settings as s; print(s.CACHES['throttle'])"
+    env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    env.update(DJANGO_SETTINGS_MODULE="rivergen.settings", DEBUG="true", **environment)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_without_redis_url_the_store_is_the_database_table() -> None:
+    configured = _throttle_backend()
+
+    assert DATABASE_CACHE in configured
+    assert CACHE_TABLE in configured
+
+
+def test_with_redis_url_the_store_is_redis_with_short_timeouts() -> None:
+    configured = _throttle_backend(REDIS_URL="redis://cache.internal:6379/2")
+
+    assert REDIS_CACHE in configured
+    assert "redis://cache.internal:6379/2" in configured
+    assert "'socket_timeout': 0.5" in configured
+
+
+@pytest.mark.parametrize("throttle_class", [AnonThrottle, UserThrottle, AuthThrottle])
+def test_every_throttle_counts_in_the_throttle_cache(throttle_class: type[SharedRateThrottle]) -> None:
+    assert throttle_class().cache is caches["throttle"]
