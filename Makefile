@@ -75,8 +75,9 @@ e2e: $(E2E_STAMP)
 	fi
 	E2E_REQUIRED=1 $(BIN)/python -m pytest tests/e2e -m e2e
 
-# The list benchmark: requirements-bench.txt, Debian's wrk, and PostgreSQL on 127.0.0.1:5432
-# (started when it does not answer, unless BENCH_DATABASE_URL names another server).
+# The list benchmark: requirements-bench.txt, Debian's wrk, PostgreSQL on 127.0.0.1:5432 and
+# Redis on 127.0.0.1:6379 for the throttle, as in production (each started when it does not
+# answer, unless BENCH_DATABASE_URL / BENCH_REDIS_URL name other servers).
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): $(STAMP) requirements-bench.txt
@@ -90,5 +91,9 @@ bench: $(BENCH_STAMP)
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y wrk; }
 	@if [ -z "$$BENCH_DATABASE_URL" ] && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
 		$(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+	fi
+	@if [ -z "$$BENCH_REDIS_URL" ] && ! (command -v redis-cli >/dev/null && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1); then \
+		command -v redis-server >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y redis-server; }; \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; \
 	fi
 	$(BIN)/python bench/run.py

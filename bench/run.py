@@ -140,6 +140,9 @@ def django_env(config: Config) -> dict[str, str]:
         JWT_SIGNING_KEY=secrets.token_urlsafe(50),
         CREDENTIALS_ENCRYPTION_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SECURE_SSL_REDIRECT="false",
+        # Production keeps throttle counters in Redis (the database store costs every
+        # request several statements and a transaction; see the README).
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
         THROTTLE_USER_RATE="1000000000/min",
         THROTTLE_ANON_RATE="1000000000/min",
         # One token for the whole run.
