@@ -21,8 +21,11 @@ organization, of the other organization, or nothing.
 
 Runs are bounded and reproducible: Hypothesis is derandomized, with no example database,
 and fuzzes `MAX_EXAMPLES` cases per operation and identity besides the coverage cases.
-The cases sent, by identity, operation and mode, and the failures (0) are printed at the
-end of the session (`FuzzSummary`).
+Hypothesis and Schemathesis also draw constants from the project's imported modules, so
+the cases depend on which test modules a run imports: every run of the whole suite (`make
+test`, CI) sends the same cases, and `pytest tests -k fuzz` sends those too. The cases
+sent, by identity, operation and mode, and the failures (0) are printed at the end of the
+session (`FuzzSummary`).
 
 What the checks are told, each for a reason (nothing else is relaxed):
 - Throttling is lifted: hundreds of cases per operation from one client would otherwise
@@ -169,7 +172,9 @@ def build_world() -> World:
             database_name=None,
             file_path="/data/sales.csv",
         ),
-        DataSourceFactory.create(workspace=workspaces[1], use_ssh_tunnel=True, ssh_host="bastion.example.com"),
+        DataSourceFactory.create(
+            workspace=workspaces[1], use_ssh_tunnel=True, ssh_host="bastion.example.com", ssh_port=22
+        ),
     ]
     other_data_sources = DataSourceFactory.create_batch(2, workspace=other_workspace)
     world = World(
