@@ -18,6 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rivergen.settings")
 os.environ.setdefault("SECRET_KEY", "list-overhead-benchmark-only-secret-key-0123456789")
+os.environ.setdefault("JWT_SIGNING_KEY", "list-overhead-benchmark-only-signing-key-0123456789")
+os.environ.setdefault("CREDENTIALS_ENCRYPTION_KEYS", "bGlzdC1vdmVyaGVhZC1iZW5jaG1hcmstb25seS1rZXk=")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")  # throttle counters, as in production
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("THROTTLE_USER_RATE", "1000000/min")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
