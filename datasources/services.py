@@ -6,7 +6,8 @@ database's uniqueness rule to a ConflictError, including when two writes race.
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.http import Http404
 
 from datasources.models import NAME_UNIQUE_CONSTRAINT, DataSource
 from organizations.models import Organization
@@ -54,12 +55,21 @@ def datasource_save(*, datasource: DataSource) -> DataSource:
     # Fields never loaded (credentials the update does not touch) are neither read back
     # (and decrypted) nor written.
     datasource.full_clean(exclude=datasource.get_deferred_fields(), validate_unique=False, validate_constraints=False)
+    # An existing row is only ever updated: if a concurrent delete removed it, that is a
+    # 404, never a re-insert of the deleted row (Django's UPDATE-then-INSERT) nor a 500.
+    adding = datasource._state.adding
     try:
         with transaction.atomic():
-            datasource.save()
+            datasource.save(force_update=not adding)
     except IntegrityError as error:
         if NAME_UNIQUE_CONSTRAINT in str(error):
             raise ConflictError(NAME_TAKEN_MESSAGE, details={"name": [NAME_TAKEN_MESSAGE]}) from None
+        raise
+    except DatabaseError as error:
+        # "Forced update / Save with update_fields did not affect any rows" (the exact
+        # class: OperationalError and the other subclasses mean something else).
+        if not adding and type(error) is DatabaseError:
+            raise Http404("The data source no longer exists.") from None
         raise
     return datasource
 

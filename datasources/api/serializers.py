@@ -10,7 +10,7 @@ from rest_framework.settings import api_settings
 from datasources import services
 from datasources.models import DataSource, DataSourceType, normalize_tags
 from organizations.models import Workspace
-from rivergen.api.fields import OptionalCharField, StrictBooleanField, StrictCharField
+from rivergen.api.fields import OptionalCharField, StrictBooleanField, StrictCharField, StrictIntegerField
 from rivergen.api.serializers import ColumnRepresentationMixin
 from rivergen.api.tenancy import OrganizationScopedRelatedField
 
@@ -37,13 +37,13 @@ class DataSourceSerializer(ColumnRepresentationMixin, serializers.ModelSerialize
     type = serializers.ChoiceField(choices=DataSourceType.choices)
     description = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=10_000)
     host = OptionalCharField(max_length=255)
-    port = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=65535)
+    port = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=65535)
     database_name = OptionalCharField(max_length=255)
     schema_name = OptionalCharField(max_length=255)
     file_path = OptionalCharField(max_length=1024)
     use_ssh_tunnel = StrictBooleanField(required=False)
     ssh_host = OptionalCharField(max_length=255)
-    ssh_port = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=65535)
+    ssh_port = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=65535)
     schema_auto_refresh = StrictBooleanField(required=False)
     tags = TagListField(required=False)
     username = OptionalCharField(write_only=True, max_length=255)

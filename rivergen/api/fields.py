@@ -23,6 +23,15 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer that refuses what DRF would coerce (`"5432"`, `5432.0`, `true`)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class OptionalCharField(StrictCharField):
     """An optional string where `null`, `""` and blanks all mean "no value" (stored as null)."""
 

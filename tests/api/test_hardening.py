@@ -163,3 +163,15 @@ def test_a_patch_does_not_read_credentials_it_does_not_change(admin: MemberClien
     with override_settings(CREDENTIALS_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
         response = admin.patch(detail_url(source.pk), {"description": "renamed"}, format="json")
     assert assert_success(response, 200, "Data source updated successfully")["description"] == "renamed"
+
+
+@pytest.mark.parametrize("port", ['"5432"', "5432.0", "true"])
+@pytest.mark.parametrize("field", ["port", "ssh_port"])
+def test_ports_must_be_json_integers(admin: MemberClient, workspace: Workspace, field: str, port: str) -> None:
+    body = {"workspace_id": workspace.pk, "name": "x1", "type": "postgresql", "host": "h", "database_name": "d"}
+    if field == "ssh_port":
+        body |= {"use_ssh_tunnel": True, "ssh_host": "bastion"}
+    raw = json.dumps(body)[:-1] + f', "{field}": {port}}}'
+
+    assert list(assert_error(post_raw(admin, DATA_SOURCES_URL, raw), 400, "VALIDATION_ERROR")) == [field]
+    assert not DataSource.objects.exists()
