@@ -7,11 +7,10 @@ database's uniqueness rule to a ConflictError, including when two writes race.
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.http import Http404
 
 from datasources.models import NAME_UNIQUE_CONSTRAINT, DataSource
 from organizations.models import Organization
-from rivergen.errors import ConflictError
+from rivergen.errors import ConflictError, NotFoundError
 
 # Server-owned fields (status, timestamps, organization) are not in this set.
 WRITABLE_FIELDS = frozenset(
@@ -69,7 +68,7 @@ def datasource_save(*, datasource: DataSource) -> DataSource:
         # "Forced update / Save with update_fields did not affect any rows" (the exact
         # class: OperationalError and the other subclasses mean something else).
         if not adding and type(error) is DatabaseError:
-            raise Http404("The data source no longer exists.") from None
+            raise NotFoundError("Data source not found.") from None
         raise
     return datasource
 

@@ -18,6 +18,12 @@ class ApplicationError(Exception):
         super().__init__(self.message)
 
 
+class NotFoundError(ApplicationError):
+    status_code = 404
+    code = "NOT_FOUND"
+    default_message = "Not found."
+
+
 class ConflictError(ApplicationError):
     status_code = 409
     code = "CONFLICT"

@@ -6,7 +6,7 @@ from django.db import connection
 
 from datasources import services
 from datasources.models import DataSource, DataSourceStatus, DataSourceType
-from rivergen.errors import ConflictError
+from rivergen.errors import ConflictError, NotFoundError
 from tests.factories import DataSourceFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -250,3 +250,16 @@ def test_delete_removes_only_that_row(workspace):
     doomed = DataSourceFactory.create(workspace=workspace)
     services.datasource_delete(datasource=doomed)
     assert list(DataSource.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+@pytest.mark.parametrize("deferred", [True, False], ids=["credentials-deferred", "all-fields-loaded"])
+def test_updating_a_data_source_deleted_meanwhile_is_not_found_and_not_resurrected(deferred: bool) -> None:
+    source = DataSourceFactory.create()
+    queryset = DataSource.objects.defer(*DataSource.CREDENTIAL_FIELDS) if deferred else DataSource.objects.all()
+    loaded = queryset.get(pk=source.pk)
+    DataSource.objects.filter(pk=source.pk).delete()  # a concurrent DELETE wins the race
+
+    with pytest.raises(NotFoundError):
+        services.datasource_update(datasource=loaded, description="too late")
+
+    assert not DataSource.objects.filter(pk=source.pk).exists()
