@@ -35,7 +35,9 @@ bind = f"0.0.0.0:{_env_int('PORT', 8000)}"
 # worker, kept open between requests (CONN_MAX_AGE in settings). 2 x cores + 1 is
 # gunicorn's rule of thumb for a mostly I/O-bound API; keep workers x instances under
 # PostgreSQL's max_connections.
-worker_class = "sync"
+# The sync worker, plus: on SIGTERM, serve the connections already queued for a second
+# instead of letting them be reset (rivergen/serving.py).
+worker_class = "rivergen.serving.DrainingSyncWorker"
 workers = _env_int("WEB_CONCURRENCY", 2 * _cores() + 1)
 
 # A worker silent this long is killed and replaced (a stuck request answers 502 at

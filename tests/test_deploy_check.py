@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from gunicorn.workers.sync import SyncWorker
+
+from rivergen.serving import DrainingSyncWorker
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = BASE_DIR / "gunicorn.conf.py"
@@ -69,7 +72,9 @@ def test_gunicorn_defaults(monkeypatch):
     conf = load_gunicorn_conf(monkeypatch)
     assert conf["bind"] == "0.0.0.0:8000"
     assert conf["workers"] == 2 * len(os.sched_getaffinity(0)) + 1
-    assert conf["worker_class"] == "sync"
+    # gunicorn's sync worker, draining its queued connections on SIGTERM (`make drill` step 5).
+    assert conf["worker_class"] == "rivergen.serving.DrainingSyncWorker"
+    assert issubclass(DrainingSyncWorker, SyncWorker)
     assert (conf["timeout"], conf["graceful_timeout"]) == (30, 25)
     # Our request log replaces gunicorn's access log (which would print query strings).
     assert conf["accesslog"] is None
