@@ -15,9 +15,9 @@ from datasources import services
 from datasources.models import MAX_TAG_LENGTH, DataSource, DataSourceStatus
 from organizations.admin import NullSafeSearchMixin
 from organizations.models import Workspace
+from rivergen.ids import MAX_BIGINT
 
 ORGANIZATION_PARAMETER = "organization__id__exact"
-MAX_ID = 2**63 - 1
 
 
 def _selected_organization_id(request: HttpRequest) -> int | None:
@@ -25,7 +25,7 @@ def _selected_organization_id(request: HttpRequest) -> int | None:
     value = request.GET.get(ORGANIZATION_PARAMETER, "")
     if not (value.isascii() and value.isdigit()):
         return None
-    return int(value) if int(value) <= MAX_ID else None  # larger ids exist in no bigint column
+    return int(value) if int(value) <= MAX_BIGINT else None  # larger ids exist in no bigint column
 
 
 def most_common_tags(*, limit: int, organization_id: int | None = None) -> list[tuple[str, int]]:

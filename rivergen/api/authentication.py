@@ -9,7 +9,6 @@ a new one, so a stolen refresh token works once at most, and a reused one answer
 """
 
 import hmac
-import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -26,8 +25,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_password
 
-_POSITIVE_BIGINT = re.compile(r"[1-9][0-9]{0,18}")
-_MAX_BIGINT = 2**63 - 1
+from rivergen.ids import parse_bigint_id
 
 PASSWORD_CHANGED_MESSAGE = "The token was issued before the user's password was last changed."
 
@@ -58,10 +56,9 @@ class BearerTokenAuthentication(JWTStatelessUserAuthentication):
 
 def user_id_from_claim(value: Any) -> int:
     """The user id a token names, checked to be one (tokens carry it as a string)."""
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= _MAX_BIGINT:
-        return value
-    if isinstance(value, str) and _POSITIVE_BIGINT.fullmatch(value) and int(value) <= _MAX_BIGINT:
-        return int(value)
+    user_id = parse_bigint_id(value)
+    if user_id is not None:
+        return user_id
     raise AuthenticationFailed("Token contained no recognizable user identification.", code="token_not_valid")
 
 

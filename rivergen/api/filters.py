@@ -4,7 +4,6 @@ Every backend validates its parameters and raises ValidationError, which the
 exception handler answers as 400 VALIDATION_ERROR with the parameter as the field.
 """
 
-import re
 from typing import Any
 
 import django_filters
@@ -16,10 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend, SearchFilter
 from rest_framework.request import Request
 
-MAX_BIGINT = 2**63 - 1
-# At most 19 digits (2**63-1 has 19): longer strings are out of range, and int() of
-# thousands of digits raises ValueError (a 500) instead of answering 400.
-_POSITIVE_INTEGER = re.compile(r"[0-9]{1,19}")
+from rivergen.ids import MAX_BIGINT, parse_bigint_id
 
 
 class ContainsSearchFilter(SearchFilter):
@@ -172,9 +168,10 @@ class PositiveBigIntegerField(forms.Field):
         value = (value or "").strip()
         if not value:
             return None
-        if not _POSITIVE_INTEGER.fullmatch(value) or not 1 <= int(value) <= MAX_BIGINT:
+        parsed = parse_bigint_id(value, allow_leading_zeros=True)
+        if parsed is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return int(value)
+        return parsed
 
 
 class PositiveBigIntegerFilter(django_filters.Filter):

@@ -40,8 +40,9 @@ from rest_framework_simplejwt.views import TokenViewBase
 
 from organizations.models import Role
 from rivergen.api.exceptions import ERROR_CODES, UNAVAILABLE_RETRY_AFTER_SECONDS
-from rivergen.api.filters import MAX_BIGINT, CSVChoiceInFilter, PositiveBigIntegerFilter
+from rivergen.api.filters import CSVChoiceInFilter, PositiveBigIntegerFilter
 from rivergen.api.tenancy import ORGANIZATION_HEADER, OrganizationScopedMixin, RolePermission
+from rivergen.ids import MAX_BIGINT
 
 JSON = "application/json"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

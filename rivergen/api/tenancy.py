@@ -6,7 +6,6 @@ can forget the scope; writable foreign keys use `OrganizationScopedRelatedField`
 so another organization's ids are rejected the same way.
 """
 
-import re
 from typing import Any, NoReturn
 
 from django.contrib.auth import get_user_model
@@ -19,11 +18,10 @@ from rest_framework_simplejwt.tokens import Token
 
 from organizations.models import Membership, Organization, Role
 from rivergen.api.authentication import check_password_claim, user_id_from_claim
+from rivergen.ids import parse_bigint_id
 from rivergen.middleware import record_organization
 
 ORGANIZATION_HEADER = "X-Organization-ID"
-_POSITIVE_BIGINT = re.compile(r"[1-9][0-9]{0,18}")
-_MAX_BIGINT = 2**63 - 1
 
 
 def resolve_current_membership(request: Request) -> Membership:
@@ -49,9 +47,10 @@ def resolve_current_membership(request: Request) -> Membership:
         _check_token(request, membership.user_password_hash)
         return membership
     requested = requested.strip()
-    if not _POSITIVE_BIGINT.fullmatch(requested) or int(requested) > _MAX_BIGINT:
+    organization_id = parse_bigint_id(requested)
+    if organization_id is None:
         _refuse(request, user_id, f"{ORGANIZATION_HEADER} does not name one of your organizations.")
-    membership = memberships.filter(organization_id=int(requested)).first()
+    membership = memberships.filter(organization_id=organization_id).first()
     if membership is None:
         _refuse(request, user_id, f"{ORGANIZATION_HEADER} does not name one of your organizations.")
     _check_token(request, membership.user_password_hash)
@@ -156,11 +155,10 @@ class OrganizationScopedRelatedField(serializers.PrimaryKeyRelatedField):
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("incorrect_type", data_type=type(data).__name__)
-        if isinstance(data, str) and not _POSITIVE_BIGINT.fullmatch(data.strip()):
-            self.fail("does_not_exist", model_name=self.model._meta.verbose_name, pk_value=data)
-        if not 1 <= int(data) <= _MAX_BIGINT:
+        pk = parse_bigint_id(data.strip() if isinstance(data, str) else data)
+        if pk is None:
             self.fail("does_not_exist", model_name=self.model._meta.verbose_name, pk_value=data)
         try:
-            return self.get_queryset().get(pk=int(data))
+            return self.get_queryset().get(pk=pk)
         except self.model.DoesNotExist:
             self.fail("does_not_exist", model_name=self.model._meta.verbose_name, pk_value=data)

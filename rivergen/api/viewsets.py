@@ -16,11 +16,11 @@ from rest_framework.response import Response
 from rivergen.api.envelope import success_response
 from rivergen.api.filters import ContainsSearchFilter, SortFilter
 from rivergen.api.tenancy import OrganizationScopedMixin, RolePermission
+from rivergen.ids import parse_bigint_id
 
 #: Path ids: any one path segment, so `/data-sources/abc` is authenticated and answers
 #: the same 404 as a missing id; only positive 64-bit integers are looked up.
 ID_PATTERN = "[^/]+"
-_MAX_BIGINT = 2**63 - 1
 
 
 class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet):
@@ -37,7 +37,7 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
     def get_object(self) -> Any:
         not_found = NotFound(f"{self._verbose_name().capitalize()} not found.")
         lookup = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
-        if not (len(lookup) <= 19 and lookup.isascii() and lookup.isdigit() and 1 <= int(lookup) <= _MAX_BIGINT):
+        if parse_bigint_id(lookup, allow_leading_zeros=True) is None:
             raise not_found
         try:
             return super().get_object()
