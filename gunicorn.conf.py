@@ -52,6 +52,12 @@ graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 25)
 # damage of a slow memory leak in any dependency.
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# Import Django once in the master and fork workers from it: a recycled worker serves again
+# in milliseconds instead of ~1 s of imports while its queue waits (make drill: at hundreds of
+# fast 503s a second during a database outage, recycles stalled requests for 1.2-1.9 s).
+# Nothing connects at import time, so no connection is shared across the fork. Trade-off: a
+# code change needs a restart, not a HUP.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").strip().lower() not in {"0", "false", "no", "off"}
 
 # Heartbeat files in memory: on a container's overlay filesystem they can block workers.
 if os.path.isdir("/dev/shm"):

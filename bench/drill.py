@@ -7,10 +7,11 @@
 
 The service runs as in production (gunicorn -c gunicorn.conf.py rivergen.wsgi, DEBUG off,
 fresh keys, Redis throttle store, throttle rates raised so the drill is never throttled)
-on loopback, on a dedicated database (DRILL_DATABASE_URL, default
-postgres://postgres@127.0.0.1:5432/rivergen_drill, dropped and re-created each run when
-its name contains "drill", migrated, seeded with seed_demo). Every loop is bounded in count
-and time; the script stops by itself.
+on loopback, on a PostgreSQL server of the drill's own: a throwaway cluster made with initdb
+in a temporary directory, listening on 127.0.0.1:DRILL_PG_PORT (default: a free port), migrated and
+seeded with seed_demo, removed at the end. The restart step stops and starts that server
+only, so the drill never disturbs the machine's PostgreSQL (CI runs it beside the tests).
+Every loop is bounded in count and time; the script stops by itself.
 
 Steps (each prints its figures; a summary table at the end; exit status 1 if a bound fails):
 
@@ -18,17 +19,19 @@ Steps (each prints its figures; a summary table at the end; exit status 1 if a b
                concurrency 16: 0 errors (no 5xx, no connection error); p50/p99.
 2. duplicates  50 creates at once with the same name: one 201, 49 409s, one row, no 500.
 3. races       PATCH and DELETE of the same rows at once: only 200/404, no 500.
-4. restart     PostgreSQL stopped for ~3 s, then started, under load (pg_ctlcluster; needs
-               root or sudo): requests during the outage answer 503 SERVICE_UNAVAILABLE in the
+4. restart     the drill's PostgreSQL stopped (fast shutdown) for ~3 s, then started, under
+               load: requests during the outage answer 503 SERVICE_UNAVAILABLE in the
                envelope within DRILL_OUTAGE_MAX_LATENCY s (default 2); the service recovers
                within 5 s of the database being back; every create answered 201 is present.
                The server's DATABASE_URL carries connect_timeout=2 so a connect never hangs.
 5. sigterm     SIGTERM to the gunicorn master under load: every request already sent gets
                its answer (no reset), and the master exits with status 0.
 
-Settings (environment): DRILL_DATABASE_URL, DRILL_REDIS_URL (default
+Settings (environment): DRILL_PG_PORT (a free port), DRILL_REDIS_URL (default
 redis://127.0.0.1:6379/14), DRILL_WORKERS (gunicorn workers, default 4), DRILL_PORT (8741).
-Server log: bench/results/tmp/drill-server.log.
+PostgreSQL's server binaries are found with pg_config --bindir or under /usr/lib/postgresql;
+as root the cluster runs as the postgres user (PostgreSQL refuses to run as root).
+Logs: bench/results/tmp/drill-server.log (gunicorn), bench/results/tmp/drill-postgres.log.
 """
 
 import argparse
@@ -37,8 +40,10 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -335,7 +340,7 @@ def step_duplicates(ctx: "Context") -> None:
         client.close()
     created = sum(1 for r in results if r.status == 201)
     conflicts = sum(1 for r in results if r.status == 409 and r.code == "CONFLICT")
-    with psycopg.connect(ctx.database_url) as connection:
+    with psycopg.connect(ctx.cluster.url) as connection:
         rows = connection.execute(
             "SELECT count(*) FROM datasources_datasource WHERE lower(name) = lower(%s)", [name]
         ).fetchone()[0]  # type: ignore[index]
@@ -383,7 +388,7 @@ def step_races(ctx: "Context") -> None:
         thread.start()
     for thread in threads:
         thread.join(REQUEST_TIMEOUT + 30)
-    with psycopg.connect(ctx.database_url) as connection:
+    with psycopg.connect(ctx.cluster.url) as connection:
         left = connection.execute("SELECT count(*) FROM datasources_datasource WHERE id = ANY(%s)", [ids]).fetchone()[0]  # type: ignore[index]
     bad = [r for r in results if r.status not in (200, 404)]
     deleted = sum(1 for r in results if r.method == "DELETE" and r.status == 200)
@@ -394,43 +399,85 @@ def step_races(ctx: "Context") -> None:
     check(step, "rows left", left, "= 0", left == 0)
 
 
-def pg_cluster(action: str) -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action]
-    if os.geteuid() != 0:
-        command = ["sudo", "-n", *command]
-    subprocess.run(command, check=True, capture_output=True, timeout=60)
+class Cluster:
+    """A throwaway PostgreSQL server for the drill: initdb, start, stop, remove.
 
+    Its own data directory and port, so stopping it under load touches nothing else on the
+    machine. Trust authentication on loopback only; the socket lives in the data directory.
+    """
 
-def pg_ready(url: str) -> bool:
-    parts = urlsplit(url)
-    result = subprocess.run(
-        ["pg_isready", "-q", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)],
-        check=False,
-        timeout=10,
-    )
-    return result.returncode == 0
+    def __init__(self, port: int):
+        self.port = port
+        self.bindir = Path(self._bindir())
+        self.directory = Path(tempfile.mkdtemp(prefix="rivergen-drill-pg-"))
+        self.data = self.directory / "data"
+        self.log_file = self.directory / "postgres.log"  # copied to TMP when removed
+        # PostgreSQL refuses to run as root: run its programs as the postgres user then.
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.directory, "postgres", "postgres")
+        self.url = f"postgres://postgres@127.0.0.1:{port}/rivergen_drill"
+
+    @staticmethod
+    def _bindir() -> str:
+        if shutil.which("pg_config"):
+            found = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True)
+            bindir = found.stdout.strip()
+            if (Path(bindir) / "initdb").exists():
+                return bindir
+        candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not candidates:
+            raise RuntimeError("PostgreSQL server binaries (initdb) not found")
+        return str(candidates[-1].parent)
+
+    def _run(self, program: str, *args: str) -> None:
+        command = [*self.as_user, str(self.bindir / program), *args]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        if result.returncode:
+            server_log = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
+            raise RuntimeError(f"{program} failed: {result.stderr.strip()}\n{server_log}")
+
+    def init(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-instructions")
+        self.start()
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory} -c max_connections=100"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def ready(self) -> bool:
+        result = subprocess.run(
+            [str(self.bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)], check=False, timeout=10
+        )
+        return result.returncode == 0
+
+    def remove(self) -> None:
+        if (self.data / "postmaster.pid").exists():  # ours is running
+            self.stop()
+        if self.log_file.exists():
+            shutil.copyfile(self.log_file, TMP / "drill-postgres.log")
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def step_restart(ctx: "Context") -> None:
     step = "4 restart"
-    if not shutil.which("pg_ctlcluster") or not os.path.isdir("/etc/postgresql"):
-        check(step, "pg_ctlcluster available", "no", "yes", False)
-        return
     before, after = ctx.restart_before, ctx.restart_after
     log(f"step {step}: load; PostgreSQL down after {before:.0f} s for {OUTAGE_SECONDS:.0f} s; then {after:.0f} s")
     load = Load(ctx.port, ctx.token, ctx.workspace_id, before + OUTAGE_SECONDS + after + 30).start()
     time.sleep(before)
     down_at = time.monotonic()
     try:
-        pg_cluster("stop")
+        ctx.cluster.stop()
         stopped_at = time.monotonic()
         time.sleep(OUTAGE_SECONDS)
         start_called = time.monotonic()
     finally:
-        pg_cluster("start")  # always, whatever happened above
+        ctx.cluster.start()  # always, whatever happened above
     deadline = time.monotonic() + 30
-    while not pg_ready(ctx.database_url) and time.monotonic() < deadline:
+    while not ctx.cluster.ready() and time.monotonic() < deadline:
         time.sleep(0.05)
     up_at = time.monotonic()
     time.sleep(after)
@@ -444,10 +491,18 @@ def step_restart(ctx: "Context") -> None:
     outage_503 = [r for r in outage if r.status == 503 and r.code == "SERVICE_UNAVAILABLE"]
     other = [r for r in outage if not (r.status == 503 and r.code == "SERVICE_UNAVAILABLE")]
     max_latency = max((r.latency for r in overlapping), default=0.0)
+    slowest = max(overlapping, key=lambda r: r.latency, default=None)
     without_retry_after = sum(1 for r in outage_503 if not r.retry_after)
     info(step, "requests", len(results))
     info(step, "database down (stop issued to start done)", f"{up_at - down_at:.1f} s")
     info(step, "requests during the outage", f"{len(outage)}: {status_counts(outage)}")
+    if slowest is not None:  # where the worst latency fell, to tell a hang from a worker recycle
+        info(
+            step,
+            "slowest request around the outage",
+            f"{slowest.method} {slowest.status} from +{slowest.started - down_at:.2f} s to "
+            f"+{slowest.finished - down_at:.2f} s (stopped +{stopped_at - down_at:.2f}, back +{up_at - down_at:.2f})",
+        )
     check(
         step,
         "outage requests answered 503 SERVICE_UNAVAILABLE",
@@ -486,7 +541,7 @@ def step_restart(ctx: "Context") -> None:
     check(step, "500s, other 5xx or connection errors", len(unexpected), "= 0", not unexpected)
     # Nothing acknowledged is lost.
     expected = sorted(load.acknowledged - load.delete_attempted)
-    with psycopg.connect(ctx.database_url) as connection:
+    with psycopg.connect(ctx.cluster.url) as connection:
         present = {
             row[0] for row in connection.execute("SELECT id FROM datasources_datasource WHERE id = ANY(%s)", [expected])
         }
@@ -546,7 +601,7 @@ STEPS = {
 @dataclass
 class Context:
     port: int
-    database_url: str
+    cluster: Cluster
     server: Server
     token: str
     workspace_id: int
@@ -555,19 +610,10 @@ class Context:
     restart_after: float
 
 
-def reset_database(url: str) -> None:
-    """A fresh database each run, so figures do not drift with rows left by earlier runs.
-
-    Only a database whose name contains "drill": DRILL_DATABASE_URL is documented as dedicated,
-    but a mistyped URL must never wipe anything else.
-    """
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if "drill" not in name:
-        log(f"keeping database {name} (its name does not contain 'drill')")
-        return
-    with psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def with_connect_timeout(url: str, seconds: int) -> str:
@@ -605,30 +651,32 @@ def main() -> int:
         parser.error(f"unknown steps: {', '.join(unknown)}")
 
     started = time.monotonic()
-    database_url = os.environ.get("DRILL_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/rivergen_drill"
+    TMP.mkdir(parents=True, exist_ok=True)
     port = env_int("DRILL_PORT", 8741)
-    config = _BenchConfig(database_url, env_int("DRILL_WORKERS", 4), env_int("GUNICORN_MAX_REQUESTS", 1000))
+    cluster = Cluster(env_int("DRILL_PG_PORT", 0) or free_port())
+    config = _BenchConfig(cluster.url, env_int("DRILL_WORKERS", 4), env_int("GUNICORN_MAX_REQUESTS", 1000))
     env = django_env(config)  # type: ignore[arg-type]
     env["REDIS_URL"] = os.environ.get("DRILL_REDIS_URL", "redis://127.0.0.1:6379/14")
-    env["DATABASE_URL"] = with_connect_timeout(database_url, 2)
+    env["DATABASE_URL"] = with_connect_timeout(cluster.url, 2)
 
-    reset_database(database_url)
-    ensure_database(database_url)
-    log(f"migrating and seeding {urlsplit(database_url).path.lstrip('/')}")
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo")
-    TMP.mkdir(parents=True, exist_ok=True)
-    log_file = TMP / "drill-server.log"
-    log(f"starting gunicorn on 127.0.0.1:{port} ({config.workers} workers); log: {log_file}")
-    server = Server("service", "rivergen.wsgi", port, env, log_file)
+    log(f"starting a PostgreSQL server of the drill's own on 127.0.0.1:{cluster.port} in {cluster.directory}")
+    server: Server | None = None
     try:
+        cluster.init()
+        ensure_database(cluster.url)
+        log("migrating and seeding rivergen_drill")
+        manage(env, "migrate", "--noinput")
+        manage(env, "seed_demo")
+        log_file = TMP / "drill-server.log"
+        log(f"starting gunicorn on 127.0.0.1:{port} ({config.workers} workers); log: {log_file}")
+        server = Server("service", "rivergen.wsgi", port, env, log_file)
         token = obtain_token(port)
         workspaces = Client(port, token).call("GET", "/api/v1/workspaces")
         if workspaces.status != 200:
             raise RuntimeError(f"workspaces: {workspaces.status}")
         ctx = Context(
             port=port,
-            database_url=database_url,
+            cluster=cluster,
             server=server,
             token=token,
             workspace_id=workspaces.data["items"][0]["id"],
@@ -640,13 +688,9 @@ def main() -> int:
             if name in steps:
                 STEPS[name](ctx)
     finally:
-        server.stop()
-        if not pg_ready(database_url):
-            log("PostgreSQL is not answering: starting it")
-            try:
-                pg_cluster("start")
-            except (OSError, subprocess.SubprocessError) as exc:
-                log(f"could not start PostgreSQL: {exc}")
+        if server is not None:
+            server.stop()
+        cluster.remove()
 
     print()
     print(f"Drill ({'short' if args.short else 'default'}) in {time.monotonic() - started:.0f} s")

@@ -61,7 +61,15 @@ def test_gunicorn_accepts_the_config_and_loads_the_application():
 
 
 def load_gunicorn_conf(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict:
-    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT", "LOG_FORMAT", "DEBUG"):
+    for name in (
+        "PORT",
+        "WEB_CONCURRENCY",
+        "GUNICORN_TIMEOUT",
+        "GUNICORN_GRACEFUL_TIMEOUT",
+        "GUNICORN_PRELOAD",
+        "LOG_FORMAT",
+        "DEBUG",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -78,6 +86,13 @@ def test_gunicorn_defaults(monkeypatch):
     assert (conf["timeout"], conf["graceful_timeout"]) == (30, 25)
     # Our request log replaces gunicorn's access log (which would print query strings).
     assert conf["accesslog"] is None
+    # Workers fork from a master that has imported Django: a recycled worker serves at once.
+    assert conf["preload_app"] is True
+
+
+@pytest.mark.parametrize(("value", "expected"), [("false", False), ("0", False), ("true", True), ("", True)])
+def test_gunicorn_preload_can_be_turned_off(monkeypatch, value, expected):
+    assert load_gunicorn_conf(monkeypatch, GUNICORN_PRELOAD=value)["preload_app"] is expected
 
 
 def test_gunicorn_reads_the_environment(monkeypatch):
