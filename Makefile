@@ -31,6 +31,11 @@ test: $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=tests.settings
 	$(BIN)/python -m pytest
 
+.PHONY: security
+## security: only the security suite, grouped by the OWASP API Security Top 10 (tests/owasp.py).
+security: $(STAMP)
+	$(BIN)/python -m pytest -m owasp
+
 ## lint: ruff (lint and format check) and mypy with the Django and DRF stubs.
 lint: $(E2E_STAMP)
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from organizations.models import Organization, Role, Workspace
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory, WorkspaceFactory
+from tests.owasp import OwaspSummary
 
 DATA_SOURCES_URL = "/api/v1/data-sources"
 WORKSPACES_URL = "/api/v1/workspaces"
@@ -66,6 +67,11 @@ def assert_error(response: Any, status: int, code: str) -> Any:
     assert body["error"]["code"] == code
     assert isinstance(body["message"], str) and body["message"]
     return body["error"]["details"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin(OwaspSummary.name):
+        config.pluginmanager.register(OwaspSummary(), OwaspSummary.name)
 
 
 @pytest.fixture(autouse=True)

@@ -38,6 +38,7 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.owasp("API8")
 def test_check_deploy_reports_nothing_with_production_settings():
     result = run(sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING", env=production_env())
     assert result.returncode == 0, result.stderr
@@ -46,6 +47,7 @@ def test_check_deploy_reports_nothing_with_production_settings():
     assert result.stderr == ""
 
 
+@pytest.mark.owasp("API8")
 def test_check_deploy_still_catches_plain_http():
     # The check is live: turning a production default off is reported and fails the run.
     env = production_env(SECURE_SSL_REDIRECT="false")

@@ -65,6 +65,7 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return result
 
 
+@pytest.mark.owasp("API8")
 @pytest.mark.parametrize("keys", [NEW_KEY, f"{NEW_KEY},{OLD_KEY}", f" {NEW_KEY} , {OLD_KEY} ,"])
 def test_a_proper_production_configuration_passes_with_no_warning(keys: str) -> None:
     # One key, or a new key in front of the old one while rotating (spaces are trimmed).
@@ -74,6 +75,7 @@ def test_a_proper_production_configuration_passes_with_no_warning(keys: str) -> 
     assert result.stderr == ""
 
 
+@pytest.mark.owasp("API8")
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
@@ -118,6 +120,7 @@ def test_each_violation_fails_the_deploy_check_with_its_id(changes: dict[str, st
     assert set(CHECK_ID.findall(result.stderr)) == expected, result.stderr
 
 
+@pytest.mark.owasp("API8")
 def test_messages_say_which_secrets_collide_without_showing_them() -> None:
     env = production_env(JWT_SIGNING_KEY=OLD_KEY, CREDENTIALS_ENCRYPTION_KEYS=f"{NEW_KEY},{OLD_KEY},not-a-fernet-key")
     result = run(*CHECK, env=env)
@@ -139,6 +142,7 @@ def test_an_invalid_key_is_reported_by_every_check_not_only_deploy() -> None:
     assert set(CHECK_ID.findall(result.stderr)) == {"rivergen.E004"}
 
 
+@pytest.mark.owasp("API8")
 @pytest.mark.parametrize("keys", [None, "", " , "], ids=["unset", "empty", "only-separators"])
 def test_without_encryption_keys_production_refuses_to_start(keys: str | None) -> None:
     env = production_env(CREDENTIALS_ENCRYPTION_KEYS=keys)

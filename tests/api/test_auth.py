@@ -14,7 +14,7 @@ from organizations.models import Role
 from tests.conftest import DATA_SOURCES_URL, assert_error, assert_success
 from tests.factories import TEST_PASSWORD, DataSourceFactory, MembershipFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.owasp("API2")]
 
 TOKEN_URL = "/api/v1/auth/token"
 REFRESH_URL = "/api/v1/auth/token/refresh"

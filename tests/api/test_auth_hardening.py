@@ -34,7 +34,7 @@ from rivergen.api.authentication import PASSWORD_CHANGED_MESSAGE
 from tests.conftest import DATA_SOURCES_URL, WORKSPACES_URL, assert_error, assert_success, bearer_token, detail_url
 from tests.factories import TEST_PASSWORD, DataSourceFactory, MembershipFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.owasp("API2")]
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 TOKEN_URL = "/api/v1/auth/token"

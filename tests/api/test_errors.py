@@ -15,7 +15,7 @@ from rivergen.api.pagination import EnvelopePagination
 from tests.conftest import DATA_SOURCES_URL, WORKSPACES_URL, assert_error, assert_success, detail_url
 from tests.factories import TEST_PASSWORD, DataSourceFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.owasp("API8")]
 
 TOKEN_URL = "/api/v1/auth/token"
 ONE_MIB = 1024 * 1024
@@ -233,6 +233,7 @@ def _json_of_size(size: int) -> bytes:
     return b'{"description": "' + b"x" * (size - len(skeleton)) + b'"}'
 
 
+@pytest.mark.owasp("API4")
 def test_body_over_one_mib_is_payload_too_large(admin_client_api, workspace):
     response = admin_client_api.post(DATA_SOURCES_URL, _json_of_size(ONE_MIB + 1), content_type="application/json")
 
@@ -240,6 +241,7 @@ def test_body_over_one_mib_is_payload_too_large(admin_client_api, workspace):
     assert DataSource.objects.count() == 0
 
 
+@pytest.mark.owasp("API4")
 def test_body_of_exactly_one_mib_is_parsed(admin_client_api, workspace):
     body = _json_of_size(ONE_MIB)
     assert len(body) == ONE_MIB
@@ -251,6 +253,7 @@ def test_body_of_exactly_one_mib_is_parsed(admin_client_api, workspace):
     assert {"workspace_id", "name", "type"} <= set(details)
 
 
+@pytest.mark.owasp("API4")
 def test_patch_body_over_one_mib_is_payload_too_large(admin_client_api, workspace):
     source = DataSourceFactory.create(workspace=workspace, description="before")
 
@@ -263,6 +266,7 @@ def test_patch_body_over_one_mib_is_payload_too_large(admin_client_api, workspac
     assert source.description == "before"
 
 
+@pytest.mark.owasp("API4")
 def test_token_body_over_one_mib_is_payload_too_large():
     response = APIClient().post(TOKEN_URL, _json_of_size(ONE_MIB + 10), content_type="application/json")
 
@@ -283,6 +287,7 @@ def assert_rate_limited(response: Any) -> None:
     assert 1 <= retry_after <= 60
 
 
+@pytest.mark.owasp("API4")
 @pytest.mark.usefixtures("tiny_throttle_rates")
 def test_authenticated_requests_over_the_rate_are_rate_limited(admin_client_api):
     for _ in range(3):
@@ -292,6 +297,7 @@ def test_authenticated_requests_over_the_rate_are_rate_limited(admin_client_api)
     assert_rate_limited(admin_client_api.get(WORKSPACES_URL))
 
 
+@pytest.mark.owasp("API4")
 @pytest.mark.usefixtures("tiny_throttle_rates")
 def test_rate_limits_are_per_user(member_client, organization):
     first = member_client(Role.VIEWER, organization)
@@ -303,6 +309,7 @@ def test_rate_limits_are_per_user(member_client, organization):
     assert_success(second.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
 
 
+@pytest.mark.owasp("API4")
 @pytest.mark.usefixtures("tiny_throttle_rates")
 def test_anonymous_token_requests_over_the_rate_are_rate_limited():
     user = UserFactory.create()

@@ -23,7 +23,7 @@ from tests.conftest import (
 )
 from tests.factories import DataSourceFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.owasp("API8")]
 
 TOKEN_URL = "/api/v1/auth/token"
 
@@ -65,6 +65,7 @@ def test_a_lone_surrogate_in_a_patch_is_a_validation_error(admin: MemberClient, 
 # --- request limits -----------------------------------------------------------------------------------
 
 
+@pytest.mark.owasp("API4")
 def test_more_query_parameters_than_django_reads_is_a_validation_error(admin: MemberClient) -> None:
     response = admin.get(DATA_SOURCES_URL + "?" + "&".join(f"p{index}=1" for index in range(1001)))
     assert assert_error(response, 400, "VALIDATION_ERROR") == {"query": ["Too many query parameters."]}
@@ -89,6 +90,7 @@ def test_an_unknown_route_with_a_newline_is_an_enveloped_404(admin: MemberClient
 # --- methods before roles -----------------------------------------------------------------------------
 
 
+@pytest.mark.owasp("API5")
 @pytest.mark.parametrize(
     ("role", "method", "path"),
     [
@@ -109,6 +111,7 @@ def test_a_method_the_route_lacks_is_405_whatever_the_role(
 # --- authentication ------------------------------------------------------------------------------------
 
 
+@pytest.mark.owasp("API2")
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "BeArEr"])
 def test_the_bearer_scheme_is_case_insensitive(admin: MemberClient, scheme: str) -> None:
     client = APIClient()
@@ -116,6 +119,7 @@ def test_the_bearer_scheme_is_case_insensitive(admin: MemberClient, scheme: str)
     assert_success(client.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
 
 
+@pytest.mark.owasp("API2")
 @pytest.mark.parametrize("claim", ["abc", [1], {"id": 1}, "1\x00", 1.5, True, "-1"])
 def test_a_signed_token_with_a_malformed_user_claim_is_unauthorized(admin: MemberClient, claim: object) -> None:
     token = AccessToken.for_user(admin.user)
@@ -130,6 +134,7 @@ def test_a_signed_token_with_a_malformed_user_claim_is_unauthorized(admin: Membe
 TINY_RATES = {"DEFAULT_THROTTLE_RATES": {"anon": "3/min", "user": "1000/min"}}
 
 
+@pytest.mark.owasp("API4")
 def test_x_forwarded_for_does_not_reset_the_anonymous_throttle(settings: Any) -> None:
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, **TINY_RATES}
     client = APIClient()
@@ -142,6 +147,7 @@ def test_x_forwarded_for_does_not_reset_the_anonymous_throttle(settings: Any) ->
     assert statuses == [401, 401, 401, 429, 429]
 
 
+@pytest.mark.owasp("API4")
 def test_reading_the_api_docs_does_not_spend_the_token_endpoints_budget(settings: Any) -> None:
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, **TINY_RATES}
     client = APIClient()
@@ -157,6 +163,7 @@ def test_reading_the_api_docs_does_not_spend_the_token_endpoints_budget(settings
 # --- credentials the update does not touch ------------------------------------------------------------------
 
 
+@pytest.mark.owasp("API3")
 def test_a_patch_does_not_read_credentials_it_does_not_change(admin: MemberClient, workspace: Workspace) -> None:
     source = DataSourceFactory.create(workspace=workspace, password="s3cret", ssh_private_key="KEY")
     # The keys changed without re-encrypting: stored credentials no longer open.

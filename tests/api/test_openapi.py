@@ -458,6 +458,7 @@ CASES: dict[tuple[str, str, int], Callable[[World], Any]] = {
 }
 
 
+@pytest.mark.owasp("API9")
 def test_every_documented_response_has_a_case_and_every_case_is_documented(openapi):
     documented = {
         (method.upper(), path, int(status))
@@ -686,6 +687,7 @@ def test_organization_scoped_operations_take_the_optional_organization_header(op
         assert ("header", "X-Organization-ID") not in _parameters(openapi, endpoint)
 
 
+@pytest.mark.owasp("API9")
 def test_bearer_jwt_secures_every_operation_but_the_token_endpoints(openapi):
     assert openapi["components"]["securitySchemes"]["jwtAuth"] == {
         "type": "http",
@@ -742,6 +744,7 @@ def test_error_responses_name_their_code_and_headers(openapi):
     assert responses["ServiceUnavailable"]["headers"]["Retry-After"]["required"] is True
 
 
+@pytest.mark.owasp("API9")
 def test_committed_openapi_yaml_is_what_the_code_generates(tmp_path):
     generated = tmp_path / "openapi.yaml"
     call_command("spectacular", file=str(generated), validate=True, fail_on_warn=True)

@@ -110,6 +110,7 @@ def test_records_after_the_request_carry_no_request_id(db, caplog):
     assert caplog.records[-1].request_id is None
 
 
+@pytest.mark.owasp("API3")
 def test_credentials_and_tokens_never_reach_the_log(member_client, organization, workspace, caplog):
     caplog.set_level(logging.DEBUG)
     client = member_client(Role.ADMIN, organization)

@@ -19,7 +19,7 @@ from rivergen.api.viewsets import ListModelMixin, OrganizationScopedViewSet
 from tests.conftest import DATA_SOURCES_URL, WORKSPACES_URL, assert_error, assert_success, bearer_client, detail_url
 from tests.factories import DataSourceFactory, MembershipFactory, OrganizationFactory, UserFactory, WorkspaceFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.owasp("API1")]
 
 LIST_MESSAGE = "Data sources retrieved successfully"
 HEADER = "X-Organization-ID"
@@ -245,6 +245,7 @@ def _do(client: APIClient, action: str, source: DataSource) -> Any:
     return client.delete(detail_url(source.id))
 
 
+@pytest.mark.owasp("API5")
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.EDITOR, Role.VIEWER])
 @pytest.mark.parametrize("action", ["list", "get", "create", "patch", "delete"])
 def test_role_matrix(member_client, organization, workspace, role, action):
@@ -275,6 +276,7 @@ def test_role_matrix(member_client, organization, workspace, role, action):
         assert not DataSource.objects.filter(pk=source.pk).exists()
 
 
+@pytest.mark.owasp("API5")
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.EDITOR, Role.VIEWER])
 def test_every_role_can_list_workspaces(member_client, organization, workspace, role):
     data = assert_success(

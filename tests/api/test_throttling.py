@@ -41,7 +41,7 @@ from tests.conftest import (
 )
 from tests.factories import TEST_PASSWORD, DataSourceFactory, MembershipFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.owasp("API4")]
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 TOKEN_URL = "/api/v1/auth/token"

@@ -280,6 +280,7 @@ def test_item_is_exactly_the_contracts_data_source_object(api, organization, wor
     }
 
 
+@pytest.mark.owasp("API3")
 def test_no_credential_appears_in_any_item(api, workspace):
     secrets = {
         "username": "cred-user-7f3a",

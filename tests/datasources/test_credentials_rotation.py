@@ -378,6 +378,7 @@ def test_the_batch_size_must_be_a_positive_integer(size: str) -> None:
 # --- never clear text at rest -------------------------------------------------------------------
 
 
+@pytest.mark.owasp("API3")
 def test_the_database_never_holds_a_clear_text_credential(
     settings: Any, organization: Organization, workspace: Workspace, member_client: MemberClientFactory
 ) -> None:

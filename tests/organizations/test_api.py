@@ -167,6 +167,7 @@ def test_every_role_reads_workspaces(member_client, organization, role):
     assert assert_success(client.get(workspace_url(workspace.id)), 200, DETAIL_MESSAGE)["id"] == workspace.id
 
 
+@pytest.mark.owasp("API5")
 @pytest.mark.parametrize(("method", "path"), [("post", "list"), ("patch", "detail"), ("delete", "detail")])
 def test_workspaces_are_read_only(admin_client_api, workspace, method, path):
     url = WORKSPACES_URL if path == "list" else workspace_url(workspace.id)
