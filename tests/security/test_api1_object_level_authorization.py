@@ -37,7 +37,7 @@ def own_source(workspace: Workspace) -> DataSource:
 
 
 def row_state(source: DataSource) -> dict[str, Any]:
-    return DataSource.objects.filter(pk=source.pk).values().get()
+    return dict(DataSource.objects.filter(pk=source.pk).values().get())
 
 
 # Each route with an id, as (method, path for an id, body).

@@ -81,7 +81,7 @@ def requests_touching_the_source(client: MemberClient, source: DataSource) -> li
     }
     return [
         client.get(DATA_SOURCES_URL),
-        client.get(DATA_SOURCES_URL, {"page_size": 100, "search": "vault", "sort_by": "name"}),
+        client.get(DATA_SOURCES_URL, {"page_size": "100", "search": "vault", "sort_by": "name"}),
         client.get(url),
         client.options(DATA_SOURCES_URL),
         client.options(url),
