@@ -42,6 +42,7 @@ class ContainsAll(DataContains):
         rhs, rhs_params = self.process_rhs(compiler, connection)
         sql = (
             f"NOT EXISTS (SELECT 1 FROM JSON_EACH({rhs}) AS wanted "
-            f"WHERE wanted.value NOT IN (SELECT have.value FROM JSON_EACH({lhs}) AS have))"
+            # Text values only: a null element would make NOT IN unknown, matching any tag.
+            f"WHERE wanted.value NOT IN (SELECT have.value FROM JSON_EACH({lhs}) AS have WHERE have.type = 'text'))"
         )
         return sql, (*rhs_params, *lhs_params)

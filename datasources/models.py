@@ -226,3 +226,23 @@ class DataSourceCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id}/{self.workspace_id}/{self.type}/{self.status}: {self.count}"
+
+
+class DataSourceTagCount(models.Model):
+    """How many data sources of each organization carry each tag.
+
+    Kept exact by database triggers (migration 0007), like `DataSourceCount`: a list
+    filtered by one tag alone sums one row instead of counting every matching data source
+    (`datasources.selectors.datasource_tag_count`). Only string elements count, each once
+    per row, exactly the rows the `contains_all` lookup matches for that tag.
+    """
+
+    organization_id = models.BigIntegerField()
+    tag = models.TextField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization_id", "tag"], name="datasource_tag_count_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}/{self.tag}: {self.count}"

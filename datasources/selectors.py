@@ -5,7 +5,7 @@ from collections.abc import Collection
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
 
-from datasources.models import DataSourceCount
+from datasources.models import DataSourceCount, DataSourceTagCount
 
 
 def datasource_count(
@@ -29,3 +29,16 @@ def datasource_count(
         counters = counters.filter(status__in=statuses)
     total: int = counters.aggregate(total=Coalesce(Sum("count"), 0))["total"]
     return total
+
+
+def datasource_tag_count(*, organization_id: int, tag: str) -> int:
+    """Exactly how many data sources of the organization carry `tag`, from its counter.
+
+    Equal to counting the rows the `contains_all` lookup matches for that one tag.
+    """
+    count: int | None = (
+        DataSourceTagCount.objects.filter(organization_id=organization_id, tag=tag)
+        .values_list("count", flat=True)
+        .first()
+    )
+    return count or 0

@@ -77,15 +77,23 @@ class DataSourceViewSet(
     default_sort_order = "desc"
 
     def count_rows(self, queryset: QuerySet[Any]) -> int:
-        """Sum the trigger-kept counters when only workspace, type and status filter.
+        """Read the trigger-kept counters when they answer the filters exactly.
 
-        Tags and search match inside rows, so those lists are counted row by row.
+        Workspace, type and status: sum the bucket counters. One tag alone: its counter.
+        Search, several tags, or a tag with other filters match inside rows: count rows.
         """
         filters = self.filterset.form.cleaned_data
-        if filters["tags"] or ContainsSearchFilter().get_search_terms(self.request):
+        if ContainsSearchFilter().get_search_terms(self.request):
+            return queryset.count()
+        organization_id = self.membership.organization_id
+        tags = filters["tags"]
+        if tags:
+            alone = filters["workspace_id"] is None and not filters["type"] and not filters["status_filter"]
+            if len(tags) == 1 and alone:
+                return selectors.datasource_tag_count(organization_id=organization_id, tag=tags[0])
             return queryset.count()
         return selectors.datasource_count(
-            organization_id=self.membership.organization_id,
+            organization_id=organization_id,
             workspace_id=filters["workspace_id"],
             types=filters["type"],
             statuses=filters["status_filter"],

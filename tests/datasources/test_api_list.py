@@ -604,6 +604,33 @@ def test_tags_match_rows_carrying_all_of_them(api, tagged, value, keys):
     assert_page(list_data(api, {"tags": value}), newest_first(*(tagged[key] for key in keys)))
 
 
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"tags": "pii"}, 2),  # one tag alone: its trigger-kept counter
+        ({"tags": " PII "}, 2),
+        ({"tags": "prod,pii"}, 1),  # several tags, or a tag with other filters: rows counted
+        ({"tags": "pii", "type": "postgresql"}, 2),
+        ({"tags": "pii", "type": "mysql"}, 0),
+        ({"tags": "pii", "status_filter": "inactive"}, 2),
+        ({"tags": "nothing"}, 0),
+    ],
+)
+def test_tag_totals_are_exact_on_a_full_first_page(api, tagged, params, expected):
+    """page_size 1 fills the first page, so the total is counted rather than inferred."""
+    data = list_data(api, {**params, "page_size": 1})
+
+    assert data["pagination"]["total_items"] == expected
+    assert data["pagination"]["total_pages"] == expected
+
+
+def test_a_tag_total_follows_writes_made_around_the_api(api, tagged):
+    DataSource.objects.filter(pk=tagged["none"].pk).update(tags=["pii"])
+    DataSource.objects.filter(pk=tagged["prod+pii"].pk).delete()
+
+    assert list_data(api, {"tags": "pii", "page_size": 1})["pagination"]["total_items"] == 2
+
+
 @pytest.mark.parametrize("value", ["", ",", " , "])
 def test_empty_tags_means_no_filter(api, tagged, value):
     assert_page(list_data(api, {"tags": value}), newest_first(*tagged.values()))

@@ -315,3 +315,12 @@ def test_filters_combine_with_and(workspace, second_workspace):
 
     params = {"workspace_id": workspace.id, "type": "postgresql,csv", "status_filter": "active", "tags": "pii,prod"}
     assert filtered_ids(params) == {match.id}
+
+
+def test_a_null_element_does_not_make_a_row_match_every_tag(workspace: Workspace) -> None:
+    """Only rows written around the API can hold one; SQLite's NOT IN once matched them all."""
+    source = make_source(workspace, tags=["a"])
+    DataSource.objects.filter(pk=source.pk).update(tags=["a", None, 7])
+
+    assert not DataSource.objects.filter(tags__contains_all=["zzz"]).exists()
+    assert list(DataSource.objects.filter(tags__contains_all=["a"]).values_list("pk", flat=True)) == [source.pk]
