@@ -4,14 +4,25 @@ The store is Redis when REDIS_URL is set, else a database table (settings.CACHES
 "user" (per user, the API), "anon" (per client address: the token endpoints) and "auth"
 (per client address, stricter: the token endpoints only, against password guessing).
 Clients are told apart by REMOTE_ADDR unless NUM_PROXIES trusts X-Forwarded-For.
+
+Counting: a window of the rate's duration opens at a client's first request and closes
+when it expires; at most N requests pass in it, the refusals say when it closes. Why not
+DRF's own log of timestamps: it is read, extended and written back by every request, so
+two workers serving one client at once each write their own copy and one request is lost
+(concurrent password guesses slip past the limit), and its size, and so each request's
+cost, grows with the rate. In Redis the window is one integer that one atomic MULTI
+(SET NX EX, INCR, PTTL) counts, in one round trip, whatever the concurrency. Other stores
+(the database table, memory in tests) keep (opened at, count) with a get and a set.
 """
 
 import hashlib
 import ipaddress
 import logging
+import math
 from typing import Any
 
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 from rest_framework import throttling
 from rest_framework.request import Request
@@ -53,20 +64,48 @@ class SharedRateThrottle(throttling.SimpleRateThrottle):
         return str(address)
 
     def allow_request(self, request: Request, view: Any) -> bool:
+        if self.rate is None or self.num_requests is None or self.duration is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
         try:
-            return super().allow_request(request, view)
+            count, self.seconds_left = self._count(key, self.duration)
         except RedisError as error:
             # Availability over rate limiting: a Redis outage must not take the API down.
             logger.error("throttle store unavailable, %s scope not enforced: %s", self.scope, type(error).__name__)
             return True
+        return count <= self.num_requests
+
+    def _count(self, key: str, duration: int) -> tuple[int, float]:
+        """Count this request in the key's window; (requests in it so far, seconds it has left)."""
+        if isinstance(self.cache, RedisCache):
+            return self._count_in_redis(self.cache, key, duration)
+        now = self.timer()
+        opened, count = self.cache.get(key) or (now, 0)
+        if now - opened >= duration:  # the store kept it past its expiry (the database store culls lazily)
+            opened, count = now, 0
+        seconds_left = opened + duration - now
+        self.cache.set(key, (opened, count + 1), timeout=math.ceil(seconds_left))
+        return count + 1, seconds_left
+
+    @staticmethod
+    def _count_in_redis(store: RedisCache, key: str, duration: int) -> tuple[int, float]:
+        full_key = store.make_and_validate_key(key)
+        # The cache's own connection pool; Django exposes no public handle for a pipeline.
+        client = store._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
+        # MULTI: the window cannot expire between its creation and the INCR (which would
+        # leave a counter without expiry: a client locked out for good).
+        pipeline = client.pipeline(transaction=True)
+        pipeline.set(full_key, 0, ex=duration, nx=True)
+        pipeline.incr(full_key)
+        pipeline.pttl(full_key)
+        _created, count, milliseconds_left = pipeline.execute()
+        return int(count), max(milliseconds_left, 0) / 1000
 
     def wait(self) -> float | None:
-        # DRF answers None when the history holds more than the rate (a lowered rate, or
-        # two workers racing): the refusal still gets a Retry-After, until the oldest expires.
-        wait = super().wait()
-        if wait is None and self.history and self.duration is not None:
-            return max(0.0, self.duration - (self.now - self.history[-1]))
-        return wait
+        """Seconds until the window closes (at least 1: Retry-After is in whole seconds)."""
+        return max(1.0, math.ceil(getattr(self, "seconds_left", self.duration or 1)))
 
 
 class AnonThrottle(SharedRateThrottle, throttling.AnonRateThrottle):

@@ -11,8 +11,10 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -435,3 +437,67 @@ def test_with_redis_url_the_store_is_redis_with_short_timeouts() -> None:
 @pytest.mark.parametrize("throttle_class", [AnonThrottle, UserThrottle, AuthThrottle])
 def test_every_throttle_counts_in_the_throttle_cache(throttle_class: type[SharedRateThrottle]) -> None:
     assert throttle_class().cache is caches["throttle"]
+
+
+# --- the window: atomic in Redis, constant in size, closing on time ---------------------------------
+
+
+def test_concurrent_requests_through_redis_pass_exactly_the_rate(settings: Any, redis_prefix: str) -> None:
+    """Many workers at once, one client: no count is lost (DRF's read-modify-write log lost them)."""
+    set_rates(settings, auth="10/min")
+    start = threading.Barrier(40)
+
+    def attempt(_: int) -> bool:
+        throttle = throttle_on(redis_store(redis_prefix))  # each "worker" its own connection pool
+        start.wait()
+        return throttle.allow_request(anonymous_request("198.51.100.77"), view=None)
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        results = list(pool.map(attempt, range(40)))
+
+    assert results.count(True) == 10
+
+
+def test_the_redis_window_has_an_expiry_from_the_first_request(settings: Any, redis_prefix: str) -> None:
+    set_rates(settings, auth="5/hour")
+    store = redis_store(redis_prefix)
+    for _ in range(3):
+        throttle_on(store).allow_request(anonymous_request("198.51.100.78"), view=None)
+
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    key = store.make_and_validate_key("throttle_auth_198.51.100.78")
+    assert int(client.get(key)) == 3  # one integer, whatever the rate
+    assert 3590 < client.ttl(key) <= 3600
+
+
+def test_a_window_closes_after_its_duration_and_counts_start_again(settings: Any) -> None:
+    set_rates(settings, auth="2/min")
+    store = LocMemCache(f"worker-{uuid.uuid4()}", {})
+    now = [1_000_000.0]
+
+    def attempt() -> bool:
+        throttle = throttle_on(store)
+        throttle.timer = lambda: now[0]
+        return throttle.allow_request(anonymous_request(), view=None)
+
+    first = [attempt(), attempt(), attempt()]
+    now[0] += 59.0
+    refused = throttle_on(store)
+    refused.timer = lambda: now[0]
+    assert refused.allow_request(anonymous_request(), view=None) is False
+    assert refused.wait() == 1.0  # one second of the window left
+    now[0] += 1.0
+
+    assert first == [True, True, False]
+    assert [attempt(), attempt(), attempt()] == [True, True, False]
+
+
+def test_the_stored_count_stays_the_same_size_whatever_the_rate(settings: Any) -> None:
+    set_rates(settings, auth="100000/min")
+    store = LocMemCache(f"worker-{uuid.uuid4()}", {})
+    for _ in range(2000):
+        throttle_on(store).allow_request(anonymous_request(), view=None)
+
+    opened, count = store.get("throttle_auth_198.51.100.30")
+    assert count == 2000
+    assert isinstance(opened, float)
