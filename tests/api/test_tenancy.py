@@ -14,6 +14,7 @@ from datasources.api.views import DataSourceViewSet
 from datasources.models import DataSource, DataSourceStatus
 from organizations.api.views import WorkspaceViewSet
 from organizations.models import Membership, Role
+from rivergen.api import tenancy
 from rivergen.api.tenancy import OrganizationScopedMixin
 from rivergen.api.viewsets import ListModelMixin, OrganizationScopedViewSet
 from tests.conftest import DATA_SOURCES_URL, WORKSPACES_URL, assert_error, assert_success, bearer_client, detail_url
@@ -550,3 +551,42 @@ def test_overriding_get_queryset_on_a_concrete_viewset_is_refused():
         class LeakyDataSourceViewSet(DataSourceViewSet):
             def get_queryset(self) -> Any:
                 return DataSource.objects.all()
+
+
+@pytest.mark.parametrize("by_header", [False, True])
+def test_the_resolved_membership_is_the_orms_own_field_by_field(client_factory_organization, by_header):
+    """The lookup runs SQL compiled once (rivergen/api/tenancy.py): its instances must equal the ORM's."""
+    user, organization = client_factory_organization
+    client = bearer_client(user)
+    headers = {HEADER: str(organization.id)} if by_header else {}
+    view_membership: dict[str, Any] = {}
+
+    original = tenancy.resolve_current_membership
+
+    def spy(request):
+        membership = original(request)
+        view_membership["value"] = membership
+        return membership
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tenancy, "resolve_current_membership", spy)
+        assert client.get(DATA_SOURCES_URL, headers=headers).status_code == 200
+
+    resolved = view_membership["value"]
+    expected = Membership.objects.select_related("organization").get(user=user, organization=organization)
+    for field in Membership._meta.concrete_fields:
+        assert getattr(resolved, field.attname) == getattr(expected, field.attname), field.name
+    for field in type(organization)._meta.concrete_fields:
+        assert getattr(resolved.organization, field.attname) == getattr(expected.organization, field.attname)
+    assert resolved.created_at.tzinfo is not None
+
+
+@pytest.fixture
+def client_factory_organization(organization, other_organization):
+    user = UserFactory.create()
+    MembershipFactory.create(user=user, organization=other_organization, role=Role.VIEWER)
+    MembershipFactory.create(user=user, organization=organization, role=Role.EDITOR)
+    Membership.objects.filter(user=user, organization=organization).update(
+        created_at=timezone.now() - timedelta(days=1)  # the earliest: chosen without a header
+    )
+    return user, organization
