@@ -14,15 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 import yaml
 from django.conf import settings as django_settings
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
-from django.db import OperationalError
-from django.db.models.sql.compiler import SQLCompiler
+from django.db import OperationalError, connection
 from django.templatetags.static import static
 from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator
 from openapi_spec_validator import validate as validate_openapi_spec
@@ -264,8 +262,15 @@ def tiny_throttle_rates(settings: Any) -> None:
 
 
 def database_fails(error: Exception) -> Any:
-    """Every query fails with `error`, as when the database goes away mid-request."""
-    return mock.patch.object(SQLCompiler, "execute_sql", side_effect=error)
+    """Every statement fails with `error`, as when the database goes away mid-request.
+
+    Django's execute_wrapper sees every statement, the ORM's and plain cursors' alike.
+    """
+
+    def fail(*args: Any) -> Any:
+        raise error
+
+    return connection.execute_wrapper(fail)
 
 
 def outage(error: Exception, call: Callable[[World], Any]) -> Callable[[World], Any]:
@@ -363,6 +368,17 @@ def _token_refresh(world: World, refresh: str | None = None) -> Any:
     return anonymous().post(REFRESH_URL, body, format="json")
 
 
+def refresh_outage(error: Exception) -> Callable[[World], Any]:
+    """The refresh token is issued first; then the database goes away."""
+
+    def run(world: World) -> Any:
+        refresh = token_pair(world)["refresh"]
+        with database_fails(error):
+            return _token_refresh(world, refresh)
+
+    return run
+
+
 def _no_organization(world: World) -> APIClient:
     return bearer_client(UserFactory.create())
 
@@ -453,8 +469,8 @@ CASES: dict[tuple[str, str, int], Callable[[World], Any]] = {
     (*REFRESH, 413): oversized("POST", REFRESH_URL),
     (*REFRESH, 415): not_json("POST", REFRESH_URL),
     (*REFRESH, 429): throttled(lambda w: anonymous().post(REFRESH_URL, {}, format="json")),
-    (*REFRESH, 500): outage(RuntimeError("boom"), _token_refresh),
-    (*REFRESH, 503): outage(OperationalError("gone"), _token_refresh),
+    (*REFRESH, 500): refresh_outage(RuntimeError("boom")),
+    (*REFRESH, 503): refresh_outage(OperationalError("gone")),
 }
 
 
