@@ -3,13 +3,23 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from datasources.api.views import DataSourceViewSet
 from organizations.models import Organization, Role
+from rivergen.api.pagination import EnvelopePagination
 from tests.conftest import DATA_SOURCES_URL, MemberClient, MemberClientFactory, assert_success
 from tests.factories import DataSourceFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=["offset", "deferred join"])
+def page_reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test twice: pages read by OFFSET, and as the deep pages are (ids first, then rows)."""
+    if request.param == "deferred join":
+        monkeypatch.setattr(EnvelopePagination, "deferred_join_from", 0)
 
 
 @pytest.fixture
@@ -62,3 +72,36 @@ def test_every_page_size_covers_each_row_once_in_order(client_with_rows: MemberC
         page += 1
     assert walked == expected
     assert page == data["pagination"]["total_pages"]
+
+
+@pytest.mark.parametrize("params", [{"search": "source 1"}, {"tags": "t"}, {"type": "postgresql", "sort_by": "port"}])
+def test_filtered_pages_cover_each_matching_row_once_in_order(
+    client_with_rows: MemberClient, params: dict[str, str]
+) -> None:
+    expected = [
+        item["id"]
+        for item in client_with_rows.get(DATA_SOURCES_URL, {**params, "page_size": 100}).json()["data"]["items"]
+    ]
+    walked = [
+        item["id"]
+        for page in range(1, len(expected) + 2)
+        for item in client_with_rows.get(DATA_SOURCES_URL, {**params, "page_size": 1, "page": page}).json()["data"][
+            "items"
+        ]
+    ]
+    assert expected and walked == expected
+
+
+def test_a_page_far_from_both_ends_reads_its_ids_first(
+    client_with_rows: MemberClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(EnvelopePagination, "deferred_join_from", 3)
+    pages: dict[int, list[str]] = {}
+    for page in (3, 5):  # 11 rows, one a page: 2 rows skipped before page 3, 4 before page 5
+        with CaptureQueriesContext(connection) as queries:
+            client_with_rows.get(DATA_SOURCES_URL, {"page_size": 1, "page": page})
+        pages[page] = [query["sql"] for query in queries.captured_queries]
+
+    assert not any("IN (SELECT" in sql for sql in pages[3])
+    assert sum("IN (SELECT" in sql for sql in pages[5]) == 1
+    assert len(pages[5]) == len(pages[3])  # still one statement for the page
