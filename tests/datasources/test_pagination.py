@@ -80,14 +80,14 @@ def test_filtered_pages_cover_each_matching_row_once_in_order(
 ) -> None:
     expected = [
         item["id"]
-        for item in client_with_rows.get(DATA_SOURCES_URL, {**params, "page_size": 100}).json()["data"]["items"]
+        for item in client_with_rows.get(DATA_SOURCES_URL, {**params, "page_size": "100"}).json()["data"]["items"]
     ]
     walked = [
         item["id"]
         for page in range(1, len(expected) + 2)
-        for item in client_with_rows.get(DATA_SOURCES_URL, {**params, "page_size": 1, "page": page}).json()["data"][
-            "items"
-        ]
+        for item in client_with_rows.get(DATA_SOURCES_URL, {**params, "page_size": "1", "page": str(page)}).json()[
+            "data"
+        ]["items"]
     ]
     assert expected and walked == expected
 
