@@ -7,6 +7,7 @@ down the filterset's own rules and the `contains_all` lookup on both databases.
 from typing import Any
 from urllib.parse import urlencode
 
+import django_filters
 import pytest
 from django.db import connection
 from django.http import QueryDict
@@ -14,6 +15,7 @@ from django.http import QueryDict
 from datasources.filtersets import DataSourceFilterSet
 from datasources.models import MAX_TAGS, DataSource, DataSourceStatus, DataSourceType
 from organizations.models import Organization, Workspace
+from rivergen.api.filters import FilterSet
 from tests.factories import DataSourceFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -324,3 +326,34 @@ def test_a_null_element_does_not_make_a_row_match_every_tag(workspace: Workspace
 
     assert not DataSource.objects.filter(tags__contains_all=["zzz"]).exists()
     assert list(DataSource.objects.filter(tags__contains_all=["a"]).values_list("pk", flat=True)) == [source.pk]
+
+
+# --- rivergen.api.filters.FilterSet copies its filters shallowly ---------------------------------
+
+
+class MethodFilterSet(FilterSet):
+    """A filter with `method=`: the kind a shallow copy could leave bound to another instance."""
+
+    named = django_filters.CharFilter(method="filter_named")
+
+    class Meta:
+        model = DataSource
+        fields = ["named"]
+
+    def filter_named(self, queryset: Any, name: str, value: str) -> Any:
+        assert self.filters["named"].parent is self
+        return queryset.filter(name=value)
+
+
+def test_each_filterset_has_filters_of_its_own_bound_to_it(workspace: Workspace) -> None:
+    make_source(workspace, name="first")
+    make_source(workspace, name="second")
+
+    one = MethodFilterSet({"named": "first"}, DataSource.objects.all())
+    two = MethodFilterSet({"named": "second"}, DataSource.objects.all())
+
+    assert [row.name for row in one.qs] == ["first"]
+    assert [row.name for row in two.qs] == ["second"]
+    assert one.filters["named"] is not two.filters["named"]
+    assert one.filters["named"].parent is one and two.filters["named"].parent is two
+    assert getattr(MethodFilterSet.base_filters["named"], "parent", None) is None
