@@ -127,8 +127,8 @@ class FilterSet(django_filters.FilterSet):
         """django-filter's __init__, copying each filter shallowly instead of deep-copying all.
 
         The deep copy also copied every filter's form field, choices and widget: 0.35 ms
-        of each list request's CPU. Each instance still gets filters of its own (`parent`
-        and `model` are set per instance below); a filter's `method` is re-bound to its copy.
+        of each list request's CPU. Each instance still gets filters of its own (`parent`,
+        `model` and `extra` per instance); a filter's `method` is re-bound to its copy.
         """
         if queryset is None:
             queryset = self._meta.model._default_manager.all()
@@ -139,6 +139,8 @@ class FilterSet(django_filters.FilterSet):
         self.form_prefix = prefix
         self.filters = {name: copy.copy(filter_) for name, filter_ in self.base_filters.items()}
         for filter_ in self.filters.values():
+            # Some filters (ModelChoiceFilter, AllValuesFilter) write per-request values here.
+            filter_.extra = dict(filter_.extra)
             if filter_.method is not None:
                 filter_.method = filter_.method  # a FilterMethod of its own, bound to this copy
             filter_.model = queryset.model

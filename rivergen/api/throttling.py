@@ -38,6 +38,9 @@ class SharedRateThrottle(throttling.SimpleRateThrottle):
 
     num_requests: int | None  # set from the rate by SimpleRateThrottle.__init__
     duration: int | None
+    # Not DRF's key: its timestamp lists, left in the store by an earlier release, are no
+    # counter (INCR on one fails, and would let requests through unthrottled).
+    cache_format = "throttle_window_%(scope)s_%(ident)s"
 
     def __init__(self) -> None:
         super().__init__()
@@ -82,7 +85,8 @@ class SharedRateThrottle(throttling.SimpleRateThrottle):
         if isinstance(self.cache, RedisCache):
             return self._count_in_redis(self.cache, key, duration)
         now = self.timer()
-        opened, count = self.cache.get(key) or (now, 0)
+        stored = self.cache.get(key)
+        opened, count = stored if _is_window(stored) else (now, 0)
         if now - opened >= duration:  # the store kept it past its expiry (the database store culls lazily)
             opened, count = now, 0
         seconds_left = opened + duration - now
@@ -101,11 +105,27 @@ class SharedRateThrottle(throttling.SimpleRateThrottle):
         pipeline.incr(full_key)
         pipeline.pttl(full_key)
         _created, count, milliseconds_left = pipeline.execute()
-        return int(count), max(milliseconds_left, 0) / 1000
+        if milliseconds_left < 0:
+            # A counter without expiry (restored, PERSISTed, or expired between SET and INCR
+            # on a Redis that does not freeze time in MULTI) would refuse its client forever.
+            client.expire(full_key, duration)
+            return int(count), float(duration)
+        return int(count), milliseconds_left / 1000
 
     def wait(self) -> float | None:
         """Seconds until the window closes (at least 1: Retry-After is in whole seconds)."""
         return max(1.0, math.ceil(getattr(self, "seconds_left", self.duration or 1)))
+
+
+def _is_window(value: Any) -> bool:
+    """(opened at, count) as this module stores it; anything else starts a new window."""
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], float)
+        and isinstance(value[1], int)
+        and not isinstance(value[1], bool)
+    )
 
 
 class AnonThrottle(SharedRateThrottle, throttling.AnonRateThrottle):

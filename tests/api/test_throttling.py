@@ -264,9 +264,9 @@ def test_the_counts_live_in_the_throttle_cache_not_the_default_one(settings: Any
     login(APIClient(), REMOTE_ADDR="198.51.100.20")
 
     throttle = caches["throttle"]
-    assert throttle.get("throttle_auth_198.51.100.20") is not None
-    assert throttle.get("throttle_anon_198.51.100.20") is not None
-    assert caches["default"].get("throttle_auth_198.51.100.20") is None
+    assert throttle.get("throttle_window_auth_198.51.100.20") is not None
+    assert throttle.get("throttle_window_anon_198.51.100.20") is not None
+    assert caches["default"].get("throttle_window_auth_198.51.100.20") is None
 
 
 # --- shared stores: two cache objects stand for two workers -----------------------------------------
@@ -349,7 +349,7 @@ def test_the_api_throttles_through_redis_when_configured(
     assert_rate_limited(viewer.get(DATA_SOURCES_URL))
     assert_error(login(APIClient()), 401, "UNAUTHORIZED")
     assert_rate_limited(login(APIClient()))
-    assert redis_store(redis_prefix).get(f"throttle_user_{viewer.user.pk}") is not None
+    assert redis_store(redis_prefix).get(f"throttle_window_user_{viewer.user.pk}") is not None
 
 
 def test_an_unreachable_redis_lets_requests_through_and_says_so(
@@ -465,7 +465,7 @@ def test_the_redis_window_has_an_expiry_from_the_first_request(settings: Any, re
         throttle_on(store).allow_request(anonymous_request("198.51.100.78"), view=None)
 
     client = redis.Redis.from_url(TEST_REDIS_URL)
-    key = store.make_and_validate_key("throttle_auth_198.51.100.78")
+    key = store.make_and_validate_key("throttle_window_auth_198.51.100.78")
     assert client.get(key) == b"3"  # one integer, whatever the rate
     assert 3590 < client.ttl(key) <= 3600
 
@@ -498,6 +498,31 @@ def test_the_stored_count_stays_the_same_size_whatever_the_rate(settings: Any) -
     for _ in range(2000):
         throttle_on(store).allow_request(anonymous_request(), view=None)
 
-    opened, count = store.get("throttle_auth_198.51.100.30")
+    opened, count = store.get("throttle_window_auth_198.51.100.30")
     assert count == 2000
     assert isinstance(opened, float)
+
+
+def test_a_value_that_is_no_window_starts_a_new_one(settings: Any) -> None:
+    """Whatever sits under a window's key (an earlier release's list, a stray value) is no 500."""
+    set_rates(settings, auth="2/min")
+    store = LocMemCache(f"worker-{uuid.uuid4()}", {})
+    for stray in ([1.0, 2.0, 3.0], [1.0, 2], "x", (1.0, True)):
+        store.set("throttle_window_auth_198.51.100.30", stray)
+
+        assert throttle_on(store).allow_request(anonymous_request(), view=None) is True
+        assert store.get("throttle_window_auth_198.51.100.30")[1] == 1
+
+
+def test_a_redis_counter_left_without_expiry_gets_one(settings: Any, redis_prefix: str) -> None:
+    set_rates(settings, auth="2/min")
+    store = redis_store(redis_prefix)
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    key = store.make_and_validate_key("throttle_window_auth_198.51.100.79")
+    client.set(key, 5)  # over the rate, and no TTL: this client would be refused forever
+
+    throttle = throttle_on(store)
+    assert throttle.allow_request(anonymous_request("198.51.100.79"), view=None) is False
+
+    assert 0 < client.ttl(key) <= 60
+    assert throttle.wait() == 60

@@ -357,3 +357,6 @@ def test_each_filterset_has_filters_of_its_own_bound_to_it(workspace: Workspace)
     assert one.filters["named"] is not two.filters["named"]
     assert one.filters["named"].parent is one and two.filters["named"].parent is two
     assert getattr(MethodFilterSet.base_filters["named"], "parent", None) is None
+    one.filters["named"].extra["written"] = "by one request"
+    assert "written" not in two.filters["named"].extra
+    assert "written" not in MethodFilterSet.base_filters["named"].extra
