@@ -35,9 +35,11 @@ Logs: bench/results/tmp/drill-server.log (gunicorn), bench/results/tmp/drill-pos
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -403,7 +405,7 @@ class Cluster:
     """A throwaway PostgreSQL server for the drill: initdb, start, stop, remove.
 
     Its own data directory and port, so stopping it under load touches nothing else on the
-    machine. Trust authentication on loopback only; the socket lives in the data directory.
+    machine. Password authentication (scram) on loopback only; the socket lives in its directory.
     """
 
     def __init__(self, port: int):
@@ -416,7 +418,10 @@ class Cluster:
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self.as_user:
             shutil.chown(self.directory, "postgres", "postgres")
-        self.url = f"postgres://postgres@127.0.0.1:{port}/rivergen_drill"
+        # A password, not trust: anyone on the machine could otherwise connect to the
+        # loopback port as superuser while the drill runs.
+        self.password = secrets.token_urlsafe(24)
+        self.url = f"postgres://postgres:{self.password}@127.0.0.1:{port}/rivergen_drill"
 
     @staticmethod
     def _bindir() -> str:
@@ -438,7 +443,13 @@ class Cluster:
             raise RuntimeError(f"{program} failed: {result.stderr.strip()}\n{server_log}")
 
     def init(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-instructions")
+        password_file = self.directory / "password"
+        password_file.write_text(self.password)
+        if self.as_user:
+            shutil.chown(password_file, "postgres", "postgres")
+        auth = ["-A", "scram-sha-256", f"--pwfile={password_file}"]
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", *auth, "-E", "UTF8", "--no-instructions")
+        password_file.unlink()
         self.start()
 
     def start(self) -> None:
@@ -455,11 +466,25 @@ class Cluster:
         return result.returncode == 0
 
     def remove(self) -> None:
-        if (self.data / "postmaster.pid").exists():  # ours is running
-            self.stop()
-        if self.log_file.exists():
-            shutil.copyfile(self.log_file, TMP / "drill-postgres.log")
-        shutil.rmtree(self.directory, ignore_errors=True)
+        """Stop the server however it can be stopped, then delete everything it had."""
+        try:
+            if (self.data / "postmaster.pid").exists():  # ours is running
+                try:
+                    self.stop()
+                except (RuntimeError, subprocess.SubprocessError):
+                    self._kill()
+        finally:
+            if self.log_file.exists():
+                shutil.copyfile(self.log_file, TMP / "drill-postgres.log")
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _kill(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        except (RuntimeError, subprocess.SubprocessError):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                pid = int((self.data / "postmaster.pid").read_text().split()[0])
+                os.kill(pid, signal.SIGKILL)
 
 
 def step_restart(ctx: "Context") -> None:
@@ -610,6 +635,10 @@ class Context:
     restart_after: float
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -651,6 +680,8 @@ def main() -> int:
         parser.error(f"unknown steps: {', '.join(unknown)}")
 
     started = time.monotonic()
+    # A CI timeout's SIGTERM must still stop gunicorn and PostgreSQL (the finally below).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     TMP.mkdir(parents=True, exist_ok=True)
     port = env_int("DRILL_PORT", 8741)
     cluster = Cluster(env_int("DRILL_PG_PORT", 0) or free_port())
@@ -688,9 +719,11 @@ def main() -> int:
             if name in steps:
                 STEPS[name](ctx)
     finally:
-        if server is not None:
-            server.stop()
-        cluster.remove()
+        try:
+            if server is not None:
+                server.stop()
+        finally:
+            cluster.remove()
 
     print()
     print(f"Drill ({'short' if args.short else 'default'}) in {time.monotonic() - started:.0f} s")

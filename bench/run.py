@@ -303,19 +303,26 @@ class Server:
             start_new_session=True,
         )
         self.requests = 0
+        try:
+            self._wait_until_serving(env, log_file)
+        except BaseException:
+            self.stop()  # the caller never gets this object: nothing else would stop it
+            raise
+
+    def _wait_until_serving(self, env: dict[str, str], log_file: Path) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{name} exited at startup; see {log_file}")
+                raise RuntimeError(f"{self.name} exited at startup; see {log_file}")
             try:
-                connection = HTTPConnection("127.0.0.1", port, timeout=5)
+                connection = HTTPConnection("127.0.0.1", self.port, timeout=5)
                 connection.request("GET", "/healthz")
                 if connection.getresponse().status == 200 and len(self.worker_pids()) == env_workers(env):
                     return
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"{name} did not start; see {log_file}")
+        raise RuntimeError(f"{self.name} did not start; see {log_file}")
 
     def worker_pids(self) -> list[int]:
         try:

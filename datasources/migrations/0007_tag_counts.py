@@ -45,20 +45,21 @@ BEGIN
 END $$;
 
 -- Only rows whose organization or tags changed; a tag kept by a row nets to zero and its
--- counter is not touched (no lock taken on it).
+-- counter is not touched (no lock taken on it). Rows are paired by id; a row whose id
+-- changed (raw SQL) pairs with nothing and counts as deleted plus inserted.
 CREATE FUNCTION datasource_tag_count_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO {TAG_TABLE} (organization_id, tag, count)
     SELECT organization_id, tag, SUM(delta) FROM (
         SELECT o.organization_id, t.tag, -1 AS delta
-          FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id
+          FROM old_rows AS o LEFT JOIN new_rows AS n ON n.id = o.id
                CROSS JOIN LATERAL datasource_tag_set(o.tags) AS t(tag)
-         WHERE (o.organization_id, o.tags) IS DISTINCT FROM (n.organization_id, n.tags)
+         WHERE n.id IS NULL OR (o.organization_id, o.tags) IS DISTINCT FROM (n.organization_id, n.tags)
         UNION ALL
         SELECT n.organization_id, t.tag, 1 AS delta
-          FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id
+          FROM new_rows AS n LEFT JOIN old_rows AS o ON o.id = n.id
                CROSS JOIN LATERAL datasource_tag_set(n.tags) AS t(tag)
-         WHERE (o.organization_id, o.tags) IS DISTINCT FROM (n.organization_id, n.tags)
+         WHERE o.id IS NULL OR (o.organization_id, o.tags) IS DISTINCT FROM (n.organization_id, n.tags)
     ) AS moves
     GROUP BY 1, 2 HAVING SUM(delta) <> 0 ORDER BY 1, 2
     ON CONFLICT (organization_id, tag) DO UPDATE SET count = {TAG_TABLE}.count + EXCLUDED.count;

@@ -197,3 +197,20 @@ def test_truncating_data_sources_clears_the_tag_counters(
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE datasources_datasource")
     assert DataSourceTagCount.objects.count() == 0
+
+
+def test_counters_follow_rows_whose_id_changes(tagged_organizations: tuple[Organization, Organization]) -> None:
+    """Only raw SQL changes a primary key; the counters stay exact all the same."""
+    organization, other = tagged_organizations
+    moved = list(DataSource.objects.filter(organization=organization).values_list("pk", flat=True)[:4])
+    table = connection.ops.quote_name(DataSource._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET id = id + 1000000, tags = %s, status = %s WHERE id IN ({', '.join(['%s'] * 4)})",
+            ['["moved"]', DataSourceStatus.FAILED, *moved],
+        )
+
+    assert_tag_counters_match_rows(organization)
+    assert_counters_match_rows(organization)
+    assert_tag_counters_match_rows(other)
+    assert datasource_tag_count(organization_id=organization.pk, tag="moved") == 4
