@@ -23,6 +23,7 @@ from rivergen.ids import parse_bigint_id
 from rivergen.middleware import record_organization
 
 ORGANIZATION_HEADER = "X-Organization-ID"
+_NOT_YOURS = f"{ORGANIZATION_HEADER} does not name one of your organizations."
 
 
 def resolve_current_membership(request: Request) -> Membership:
@@ -41,15 +42,10 @@ def resolve_current_membership(request: Request) -> Membership:
     else:
         organization_id = parse_bigint_id(requested.strip())
         if organization_id is None:
-            _refuse(request, user_id, f"{ORGANIZATION_HEADER} does not name one of your organizations.")
+            _refuse(request, user_id, _NOT_YOURS)
         found = _MEMBERSHIP_QUERIES.first(user_id=user_id, organization_id=organization_id)
     if found is None:
-        reason = (
-            "You are not a member of any organization."
-            if requested is None
-            else f"{ORGANIZATION_HEADER} does not name one of your organizations."
-        )
-        _refuse(request, user_id, reason)
+        _refuse(request, user_id, "You are not a member of any organization." if requested is None else _NOT_YOURS)
     membership, password_hash = found
     _check_token(request, password_hash)
     return membership
