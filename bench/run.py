@@ -35,7 +35,8 @@ for the whole run; captured SQL, query plans and server logs in bench/results/tm
     BENCH_QUERY_SECONDS       time cap per query and server for latency (default 20)
     BENCH_THROUGHPUT_SECONDS  each wrk run (default 15)
     BENCH_CONCURRENCY         wrk connections (default 8)
-    BENCH_WORKERS             gunicorn workers, service and floor (default 2)
+    BENCH_WORKERS             gunicorn workers, service and floor (default: production's,
+                              gunicorn.conf.py's 2 x CPUs + 1)
     BENCH_SQL_RUNS            runs of each query's SQL for the SQL-only time (default 20)
     BENCH_MEMORY_REQUESTS     service requests before reading RSS; 0: no top-up (default 10000)
     BENCH_MAX_REQUESTS        gunicorn max_requests for both (default 0: no recycling,
@@ -103,7 +104,9 @@ class Config:
     query_seconds: float = env_int("BENCH_QUERY_SECONDS", 20)
     throughput_seconds: int = env_int("BENCH_THROUGHPUT_SECONDS", 15)
     concurrency: int = env_int("BENCH_CONCURRENCY", 8)
-    workers: int = env_int("BENCH_WORKERS", 2)
+    # Production's default (gunicorn.conf.py): sync workers wait on PostgreSQL and Redis,
+    # so more workers than CPUs keep the CPUs busy under load.
+    workers: int = env_int("BENCH_WORKERS", 2 * len(os.sched_getaffinity(0)) + 1)
     sql_runs: int = env_int("BENCH_SQL_RUNS", 20)
     memory_requests: int = env_int("BENCH_MEMORY_REQUESTS", 10_000)
     max_requests: int = env_int("BENCH_MAX_REQUESTS", 0)

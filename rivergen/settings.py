@@ -83,10 +83,14 @@ TEMPLATES = [
 # An empty DATABASE_URL means "unset" too, never Django's dummy backend.
 DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's, with a health check that sends nothing to a healthy connection (its module).
+    DATABASES["default"]["ENGINE"] = "rivergen.db.postgresql"
 # Persistent connections: gunicorn's sync workers serve one request at a time, so each
 # worker keeps one connection and reuses it for CONN_MAX_AGE seconds instead of paying a
 # PostgreSQL connect per request (PostgreSQL connections = workers x instances). Health
-# checks drop a connection the server closed before the first query of a request. With
+# checks drop a connection the server closed before the first query of a request
+# (rivergen/db/postgresql/base.py: without a round trip to a healthy one). With
 # threaded or async workers, psycopg's pool (OPTIONS["pool"]) is the better tool.
 # Under DEBUG (runserver, a thread per request) connections are closed after each request.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)

@@ -152,7 +152,20 @@ class FilterSet(django_filters.FilterSet):
         if form_class is None:
             fields = {name: filter_.field for name, filter_ in cls.base_filters.items()}
             form_class = cls._form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            form_class.base_fields = _SharedFields(form_class.base_fields)  # type: ignore[attr-defined]
         return form_class
+
+
+class _SharedFields(dict[str, forms.Field]):
+    """A form's base fields that every form instance shares instead of deep-copying.
+
+    Django deep-copies a form's fields (widgets, choices) for each instance, so that one
+    instance may alter its own; a filter form never does, and the copy cost ~0.15 ms of
+    every list request. Each instance still gets its own dict of them.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
+        return dict(self)
 
 
 class FilterSetBackend(DjangoFilterBackend):

@@ -157,8 +157,12 @@ class OrganizationScopedMixin(GenericAPIView):
         return self.membership.organization
 
     def get_queryset(self) -> QuerySet[Any]:
-        queryset = super().get_queryset()
+        queryset = self.unscoped_queryset()
         return queryset.filter(**{self.organization_field: self.membership.organization_id})
+
+    def unscoped_queryset(self) -> QuerySet[Any]:
+        """Every organization's rows, which `get_queryset` scopes: the viewset's `queryset`."""
+        return super().get_queryset()
 
 
 class RolePermission(permissions.BasePermission):

@@ -71,14 +71,27 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
 
 
 class ListModelMixin(OrganizationScopedViewSet):
+    _list_querysets: dict[tuple[str, ...], QuerySet[Any]]  # per class, by read columns
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        read_columns = getattr(self.get_serializer_class(), "read_columns", ())
-        if read_columns:
-            # Rows as dicts of exactly the returned columns: no model instances to build.
-            queryset = queryset.values(*read_columns)
-        page = self.paginate_queryset(queryset)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def unscoped_queryset(self) -> QuerySet[Any]:
+        """For a list, rows as dicts of exactly the returned columns: no model instances to build.
+
+        The serializer's `read_columns` (ColumnRepresentationMixin); `.values()` resolves
+        them once per viewset and serializer, not per request (it cost ~0.2 ms of CPU).
+        """
+        read_columns = getattr(self.get_serializer_class(), "read_columns", ())
+        if self.action != "list" or not read_columns:
+            return super().unscoped_queryset()
+        cls = type(self)
+        if "_list_querysets" not in cls.__dict__:
+            cls._list_querysets = {}
+        if read_columns not in cls._list_querysets:
+            cls._list_querysets[read_columns] = super().unscoped_queryset().values(*read_columns)
+        return cls._list_querysets[read_columns].all()
 
 
 class RetrieveModelMixin(OrganizationScopedViewSet):

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework_simplejwt import tokens as simplejwt_tokens
+from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from organizations.models import Organization, Role, Workspace
+from rivergen.api import authentication
 from rivergen.api.authentication import PASSWORD_CHANGED_MESSAGE
 from tests.conftest import DATA_SOURCES_URL, WORKSPACES_URL, assert_error, assert_success, bearer_token, detail_url
 from tests.factories import TEST_PASSWORD, DataSourceFactory, MembershipFactory, UserFactory
@@ -241,6 +244,49 @@ def test_a_token_expired_within_the_leeway_still_works(member: User) -> None:
     response = client_with(f"Bearer {_expired_ago(member, 1)}").get(DATA_SOURCES_URL)
 
     assert_success(response, 200, "Data sources retrieved successfully")
+
+
+# --- a verified token is remembered by its text, its expiry checked on every use ---------------------
+
+
+def test_a_token_is_verified_once_then_recognized(member: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = client_with(bearer_token(member))
+    assert_success(client.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
+
+    def no_second_decode(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the token was decoded again")
+
+    monkeypatch.setattr(TokenBackend, "decode", no_second_decode)
+    assert_success(client.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
+
+
+def test_a_remembered_token_is_refused_once_it_expires(member: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = _expired_ago(member, -3)  # expires in 3 seconds
+    client = client_with(f"Bearer {token}")
+    assert_success(client.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
+
+    later = timezone.now() + timedelta(seconds=10)  # past the expiry and its leeway
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> "Later":
+            return cls.fromtimestamp(later.timestamp(), tz)
+
+    monkeypatch.setattr(authentication, "aware_utcnow", lambda: later)
+    monkeypatch.setattr(simplejwt_tokens, "aware_utcnow", lambda: later)
+    monkeypatch.setattr(jwt.api_jwt, "datetime", Later)  # PyJWT's clock
+
+    assert_unauthorized(client.get(DATA_SOURCES_URL))
+
+
+def test_a_remembered_tokens_payload_under_another_signature_is_refused(member: User) -> None:
+    token = str(AccessToken.for_user(member))
+    assert_success(client_with(f"Bearer {token}").get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
+    header, payload, _signature = token.split(".")
+    forged = jwt.encode(jwt.decode(token, options={"verify_signature": False}), "another-key-entirely-0123456789abcdef")
+
+    assert forged.split(".")[1] == payload
+    assert_unauthorized(client_with(f"Bearer {header}.{payload}.{forged.split('.')[2]}").get(DATA_SOURCES_URL))
 
 
 # --- a password change revokes every token issued before it ---------------------------------------

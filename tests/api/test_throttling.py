@@ -526,3 +526,17 @@ def test_a_redis_counter_left_without_expiry_gets_one(settings: Any, redis_prefi
 
     assert 0 < client.ttl(key) <= 60
     assert throttle.wait() == 60
+
+
+def test_a_redis_that_lost_the_window_script_gets_it_again(settings: Any, redis_prefix: str) -> None:
+    """A restarted Redis forgets its scripts: counting goes on, not "store unavailable"."""
+    set_rates(settings, auth="2/min")
+    store = redis_store(redis_prefix)
+    assert throttle_on(store).allow_request(anonymous_request("198.51.100.80"), view=None) is True
+
+    redis.Redis.from_url(TEST_REDIS_URL).script_flush()
+
+    assert [throttle_on(store).allow_request(anonymous_request("198.51.100.80"), view=None) for _ in range(2)] == [
+        True,
+        False,
+    ]

@@ -360,3 +360,13 @@ def test_each_filterset_has_filters_of_its_own_bound_to_it(workspace: Workspace)
     one.filters["named"].extra["written"] = "by one request"
     assert "written" not in two.filters["named"].extra
     assert "written" not in MethodFilterSet.base_filters["named"].extra
+
+
+def test_each_filter_form_gets_its_own_dict_of_the_shared_fields() -> None:
+    first = DataSourceFilterSet(QueryDict("type=mysql")).form
+    second = DataSourceFilterSet(QueryDict()).form
+
+    assert first.fields["type"] is second.fields["type"]  # not deep-copied per request
+    del first.fields["type"]
+    assert "type" in second.fields
+    assert second.is_valid() and second.cleaned_data["type"] == []
