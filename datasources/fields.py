@@ -1,5 +1,6 @@
 from typing import Any
 
+import orjson
 from django.db import models
 from django.db.models.fields.json import DataContains
 
@@ -25,6 +26,16 @@ class EncryptedTextField(models.TextField):
 
 class TagListField(models.JSONField):
     """A JSON list of tag strings, with a `contains_all` lookup on every database."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        # orjson: a third of json's time, and every listed row has tags. Anything else a
+        # database hands back (a KeyTransform's scalar) goes through Django's own.
+        if isinstance(value, str) and self.decoder is None:
+            try:
+                return orjson.loads(value)
+            except orjson.JSONDecodeError:
+                pass
+        return super().from_db_value(value, expression, connection)
 
 
 @TagListField.register_lookup

@@ -1,7 +1,6 @@
 """Serializer pieces shared by the API's apps."""
 
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 #: The contract's timestamps: UTC, second precision, `Z` suffix (also DRF's DATETIME_FORMAT).
@@ -26,9 +25,15 @@ class ColumnRepresentationMixin:
     timestamp_columns: frozenset[str] = frozenset()
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        get = instance.__getitem__ if isinstance(instance, dict) else partial(getattr, instance)
+        if isinstance(instance, dict):
+            # A list row, `.values(*read_columns)`: already these keys in this order, so it
+            # is copied whole and only its timestamps rewritten.
+            row = dict(instance)
+            for column in self.timestamp_columns:
+                row[column] = format_timestamp(row[column])
+            return row
         timestamps = self.timestamp_columns
         return {
-            column: format_timestamp(get(column)) if column in timestamps else get(column)
+            column: format_timestamp(getattr(instance, column)) if column in timestamps else getattr(instance, column)
             for column in self.read_columns
         }

@@ -53,4 +53,5 @@ def test_column_representation_of_a_values_row_equals_the_instances(workspace):
     source.refresh_from_db()
 
     assert DataSourceSerializer(row).data == field_representation(source)
+    assert tuple(DataSourceSerializer(row).data) == DataSourceSerializer.read_columns
     assert DataSourceSerializer(row).data["last_tested_at"] == "2025-01-02T03:04:05Z"
