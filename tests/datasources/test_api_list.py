@@ -22,6 +22,9 @@ from tests.conftest import DATA_SOURCES_URL, MemberClient, assert_error, assert_
 from tests.factories import DataSourceFactory, MembershipFactory, WorkspaceFactory
 
 MESSAGE = "Data sources retrieved successfully"
+CREATED = "Data source created successfully"
+UPDATED = "Data source updated successfully"
+DELETED = "Data source deleted successfully"
 MAX_BIGINT = 2**63 - 1
 
 ITEM_KEYS = {
@@ -554,6 +557,65 @@ def test_search_folds_the_case_of_non_ascii_letters(api, workspace):
     source = make_source(workspace, name="Über analytics")
     assert_page(list_data(api, {"search": "über"}), [source.id])
     assert_page(list_data(api, {"search": "ÜBER"}), [source.id])
+
+
+def page_through(client: APIClient, params: dict[str, Any]) -> tuple[list[int], set[int]]:
+    """Every id of every page, and the `total_items` each page reported."""
+    found: list[int] = []
+    totals: set[int] = set()
+    for page in range(1, 100):
+        data = list_data(client, {**params, "page": page})
+        found += ids(data)
+        totals.add(data["pagination"]["total_items"])
+        if not data["pagination"]["has_next"]:
+            return found, totals
+    raise AssertionError("more pages than expected")
+
+
+@pytest.mark.parametrize(
+    "term", ["warehouse", "WARE", "ling", "e", "ex", "7", "42", "2024", "gwarehouse", "ex-prod", "café", "nope"]
+)
+def test_search_total_is_the_number_of_rows_paged_through(api, workspace, term):
+    # Full pages of 3, so every page's total is counted, not read off a short first page.
+    for index in range(4):
+        make_source(workspace, name=f"Billing warehouse {index}", description="Daily export, v2 (eu-west-1)")
+        make_source(workspace, name=f"ex-prod-{index:02d}", description=f"Zebra42abc {7 * index} 2024")
+        make_source(workspace, name=f"Café-Prod {index}", description=None)
+    expected = DataSource.objects.filter(organization=workspace.organization).filter(
+        models.Q(name__icontains=term) | models.Q(description__icontains=term)
+    )
+
+    found, totals = page_through(api, {"search": term, "page_size": 3})
+
+    assert sorted(found) == sorted(expected.values_list("id", flat=True))
+    assert totals == {len(found)}
+
+
+def test_search_total_follows_writes_through_the_api(api, workspace):
+    def total(term: str) -> int:
+        # One row per page: the total is counted whenever anything matches.
+        return list_data(api, {"search": term, "page_size": 1})["pagination"]["total_items"]
+
+    body = {"workspace_id": workspace.id, "type": "postgresql", "host": "db", "database_name": "app"}
+    created = [
+        assert_success(api.post(DATA_SOURCES_URL, {**body, "name": f"Ledger {n}"}, format="json"), 201, CREATED)
+        for n in range(3)
+    ]
+    assert (total("ledger"), total("invoice"), total("ledg"), total("2")) == (3, 0, 3, 1)
+
+    assert_success(
+        api.patch(f"{DATA_SOURCES_URL}/{created[0]['id']}", {"name": "Invoices"}, format="json"), 200, UPDATED
+    )
+    assert_success(
+        api.patch(f"{DATA_SOURCES_URL}/{created[1]['id']}", {"description": "invoice copy"}, format="json"),
+        200,
+        UPDATED,
+    )
+    assert (total("ledger"), total("invoice"), total("ledg"), total("2")) == (2, 2, 2, 1)
+
+    assert_success(api.delete(f"{DATA_SOURCES_URL}/{created[1]['id']}"), 200, DELETED)
+    assert_success(api.delete(f"{DATA_SOURCES_URL}/{created[2]['id']}"), 200, DELETED)
+    assert (total("ledger"), total("invoice"), total("ledg"), total("2")) == (0, 1, 0, 0)
 
 
 def test_search_combines_with_the_filters(api, workspace, other_workspace):
