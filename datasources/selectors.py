@@ -73,19 +73,22 @@ def datasource_search_count(
     """Exactly how many data sources of the organization contain `term` in their name or
     description (case-insensitively), from the token index; None when it cannot tell.
 
-    `within`: only those rows (the organization's, filtered but not searched); the token
-    condition replaces the substring match there too, which is 2-3 times faster. Equal to
-    counting the rows the `search` filter matches, for a term of ASCII letters only or
-    digits only on PostgreSQL (migration 0009 proves it); for any other term, or another
-    database, None: count the rows.
+    `within`: count only those rows (the organization's, filtered but not searched); the
+    token condition replaces the substring match there too (2-3 times faster at 500,000
+    rows). Equal to counting the rows the `search` filter matches, for a term of ASCII
+    letters only or digits only on PostgreSQL (migration 0009 proves it); for any other
+    term, or another database, None: count the rows.
+
+    Each matching row's table page is still read (PostgreSQL 15.20 reads every page of a
+    bitmap scan, all-visible or not), so the cost grows with the number of matching pages.
     """
     if connection.vendor != "postgresql" or not _TOKEN_TERM.fullmatch(term):
         return None
-    tokens = [f"{organization_id}:", term]
+    token_params = [f"{organization_id}:", term]
     if within is None:
-        sql, params = SEARCH_COUNT_SQL, [term, *tokens]
+        sql, params = SEARCH_COUNT_SQL, [term, *token_params]
     else:
-        has_token = RawSQL(_HAS_TOKEN, tokens, output_field=BooleanField())
+        has_token = RawSQL(_HAS_TOKEN, token_params, output_field=BooleanField())
         rows_sql, rows_params = within.filter(has_token).order_by().values("pk").query.sql_with_params()
         sql = f"SELECT CASE WHEN {_ANSWERABLE} THEN (SELECT count(*) FROM ({rows_sql}) AS matching) END"
         params = [term, *rows_params]
