@@ -24,7 +24,14 @@ R longer than 400 is stored as chunks R[p..p+399], p = 1, 201, ..., up to the la
 <= |R| - 200. An occurrence starting at i (ending at i + |T| - 1 <= i + 199) lies inside
 the chunk at the largest p <= i: if that chunk is not the last, i < p + 200, so the
 occurrence ends before p + 399; if it is the last, p > |R| - 400, so the chunk reaches the
-end of R. SQLite keeps counting rows.
+end of R. A row of organization o is counted iff it stores some o:v with v a vocabulary
+token containing T: o:v names one organization and one token (ids are digits, tokens hold
+no ":"), and the vocabulary holds every stored token, so iff one of the row's own runs or
+chunks contains T. T and U are upper-cased by the same UPPER, as the ORM's icontains does.
+
+The count still reads the table page of each matching row (PostgreSQL 15.20's bitmap scans
+read every page), so it costs about a page read per matching page, not a row recheck.
+SQLite keeps counting rows.
 """
 
 from django.db import migrations
