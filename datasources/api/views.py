@@ -77,26 +77,15 @@ class DataSourceViewSet(
     default_sort_order = "desc"
 
     def count_rows(self, queryset: QuerySet[Any]) -> int:
-        """Read the trigger-kept counters or the token index when they answer exactly.
+        """Read the trigger-kept counters when they answer the filters exactly.
 
         Workspace, type and status: sum the bucket counters. One tag alone: its counter.
-        A search of letters only or digits only: the token index (PostgreSQL), with the
-        other filters if any. Other searches, several tags, or a tag with other filters
-        match inside rows: count rows.
+        Search, several tags, or a tag with other filters match inside rows: count rows.
         """
         filters = self.filterset.form.cleaned_data
+        if ContainsSearchFilter().get_search_terms(self.request):
+            return queryset.count()
         organization_id = self.membership.organization_id
-        search_terms = ContainsSearchFilter().get_search_terms(self.request)
-        if search_terms:
-            filtered = filters["workspace_id"] is not None or any(
-                filters[name] for name in ("type", "status_filter", "tags")
-            )
-            count = selectors.datasource_search_count(
-                organization_id=organization_id,
-                term=search_terms[0],
-                within=self.filterset.qs if filtered else None,
-            )
-            return queryset.count() if count is None else count
         tags = filters["tags"]
         if tags:
             alone = filters["workspace_id"] is None and not filters["type"] and not filters["status_filter"]

@@ -12,7 +12,6 @@ from django.test import RequestFactory
 from rest_framework.request import Request
 
 from datasources.api.views import DataSourceViewSet
-from datasources.selectors import SEARCH_COUNT_SQL
 from organizations.models import Organization
 from tests.factories import DataSourceFactory, MembershipFactory
 
@@ -66,12 +65,7 @@ def large_organization() -> Organization:
         )
         # Fresh GIN entries wait in a pending list that the planner prices high; a
         # production table has had them merged by autovacuum.
-        for index in (
-            "datasource_name_trgm",
-            "datasource_description_trgm",
-            "datasource_tags_gin",
-            "datasource_search_tokens_gin",
-        ):
+        for index in ("datasource_name_trgm", "datasource_description_trgm", "datasource_tags_gin"):
             cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
         cursor.execute("ANALYZE datasources_datasource")
     return source.organization
@@ -83,17 +77,6 @@ def test_a_selective_search_uses_the_trigram_indexes(large_organization: Organiz
     plan = plan_of(list_queryset(large_organization, "search=zephyr").order_by())  # type: ignore[attr-defined]
     assert "datasource_name_trgm" in plan, plan
     assert "datasource_description_trgm" in plan, plan
-
-
-@pytest.mark.parametrize("term", ["common", "zephyr", "ON", "7"])
-def test_a_search_is_counted_from_the_token_index(large_organization: Organization, term: str) -> None:
-    """The count of `search` alone (datasources.selectors.datasource_search_count): a lookup of
-    the token index, never a scan of the organization's rows."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {SEARCH_COUNT_SQL}", [term, f"{large_organization.pk}:", term])
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Bitmap Index Scan on datasource_search_tokens_gin" in plan, plan
-    assert "Seq Scan on datasources_datasource" not in plan, plan
 
 
 def test_a_selective_tags_filter_uses_the_gin_index(large_organization: Organization) -> None:
