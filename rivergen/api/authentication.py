@@ -9,6 +9,7 @@ a new one, so a stolen refresh token works once at most, and a reused one answer
 """
 
 import hmac
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -78,26 +79,32 @@ class _VerifiedTokens:
 
     def __init__(self) -> None:
         self._tokens: OrderedDict[bytes, Token] = OrderedDict()
+        # Threaded servers (runserver, gthread) share it: one request's eviction must not
+        # pull a token from under another's move_to_end.
+        self._lock = threading.Lock()
 
     def get(self, raw_token: bytes) -> Token | None:
-        token = self._tokens.get(raw_token)
-        if token is None:
-            return None
-        try:
-            token.check_exp(current_time=aware_utcnow())
-        except TokenError:
-            del self._tokens[raw_token]
-            return None
-        self._tokens.move_to_end(raw_token)
-        return token
+        with self._lock:
+            token = self._tokens.get(raw_token)
+            if token is None:
+                return None
+            try:
+                token.check_exp(current_time=aware_utcnow())
+            except TokenError:
+                del self._tokens[raw_token]
+                return None
+            self._tokens.move_to_end(raw_token)
+            return token
 
     def add(self, raw_token: bytes, token: Token) -> None:
-        self._tokens[raw_token] = token
-        if len(self._tokens) > self.size:
-            self._tokens.popitem(last=False)
+        with self._lock:
+            self._tokens[raw_token] = token
+            if len(self._tokens) > self.size:
+                self._tokens.popitem(last=False)
 
     def clear(self) -> None:
-        self._tokens.clear()
+        with self._lock:
+            self._tokens.clear()
 
 
 _VERIFIED_TOKENS = _VerifiedTokens()

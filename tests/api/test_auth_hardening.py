@@ -279,6 +279,20 @@ def test_a_remembered_token_is_refused_once_it_expires(member: User, monkeypatch
     assert_unauthorized(client.get(DATA_SOURCES_URL))
 
 
+def test_remembered_tokens_are_bounded_and_the_least_recently_used_goes_first(member: User) -> None:
+    remembered = authentication._VerifiedTokens()
+    remembered.size = 2
+    first, second, third = (AccessToken.for_user(member) for _ in range(3))
+    remembered.add(b"first", first)
+    remembered.add(b"second", second)
+    assert remembered.get(b"first") is first  # used: now the most recent
+
+    remembered.add(b"third", third)
+
+    assert remembered.get(b"second") is None
+    assert (remembered.get(b"first"), remembered.get(b"third")) == (first, third)
+
+
 def test_a_remembered_tokens_payload_under_another_signature_is_refused(member: User) -> None:
     token = str(AccessToken.for_user(member))
     assert_success(client_with(f"Bearer {token}").get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
