@@ -14,7 +14,6 @@ from collections import OrderedDict
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.signals import setting_changed
 from django.db import transaction
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
@@ -72,7 +71,9 @@ class _VerifiedTokens:
     same text verifies the same way under the same key, so only the expiry, which moves
     with the clock, is checked again; an expired token goes back through simplejwt for
     its usual 401. Revocation does not live here: the membership query checks the user
-    and the password claim on every request.
+    and the password claim on every request. The signing key is read once per process,
+    here as in simplejwt (`rest_framework_simplejwt.state`): a new key means a restart,
+    which starts this empty.
     """
 
     size = 1024
@@ -102,19 +103,8 @@ class _VerifiedTokens:
             if len(self._tokens) > self.size:
                 self._tokens.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._tokens.clear()
-
 
 _VERIFIED_TOKENS = _VerifiedTokens()
-
-
-@receiver(setting_changed, dispatch_uid="rivergen-forget-verified-tokens")
-def forget_verified_tokens(setting: str, **kwargs: Any) -> None:
-    """A new signing key or algorithm (tests override them) verifies tokens anew."""
-    if setting in {"SIMPLE_JWT", "SECRET_KEY"}:
-        _VERIFIED_TOKENS.clear()
 
 
 def user_id_from_claim(value: Any) -> int:

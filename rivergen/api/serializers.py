@@ -26,9 +26,9 @@ class ColumnRepresentationMixin:
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         if isinstance(instance, dict):
-            # A list row, `.values(*read_columns)`: already these keys in this order, so it
-            # is copied whole and only its timestamps rewritten.
-            row = dict(instance)
+            # A list row, `.values(*read_columns)`: only these keys, whatever else the row
+            # holds (an annotation, a credential), and only the timestamps rewritten.
+            row = {column: instance[column] for column in self.read_columns}
             for column in self.timestamp_columns:
                 row[column] = format_timestamp(row[column])
             return row

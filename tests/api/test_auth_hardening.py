@@ -12,7 +12,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -291,6 +293,22 @@ def test_remembered_tokens_are_bounded_and_the_least_recently_used_goes_first(me
 
     assert remembered.get(b"second") is None
     assert (remembered.get(b"first"), remembered.get(b"third")) == (first, third)
+
+
+def test_threads_reading_one_expired_remembered_token_all_get_none(member: User) -> None:
+    remembered = authentication._VerifiedTokens()
+    token = AccessToken.for_user(member)
+    token.set_exp(from_time=timezone.now() - timedelta(minutes=1), lifetime=timedelta(0))
+    start = threading.Barrier(16)
+
+    def read(_: int) -> object:
+        start.wait()
+        return remembered.get(b"expired")
+
+    for _ in range(20):  # each round, 16 threads race to drop the same expired entry
+        remembered.add(b"expired", token)
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            assert list(pool.map(read, range(16))) == [None] * 16
 
 
 def test_a_remembered_tokens_payload_under_another_signature_is_refused(member: User) -> None:

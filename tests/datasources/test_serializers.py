@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.db import models
 from rest_framework import serializers
 
 from datasources.api.serializers import DataSourceSerializer
@@ -55,3 +56,13 @@ def test_column_representation_of_a_values_row_equals_the_instances(workspace):
     assert DataSourceSerializer(row).data == field_representation(source)
     assert tuple(DataSourceSerializer(row).data) == DataSourceSerializer.read_columns
     assert DataSourceSerializer(row).data["last_tested_at"] == "2025-01-02T03:04:05Z"
+
+
+def test_a_row_holding_more_than_the_read_columns_shows_only_them(workspace):
+    DataSourceFactory.create(workspace=workspace, password="s3cret-value", ssh_private_key="PRIVATE")
+    row = DataSource.objects.annotate(extra_column=models.Value(1)).values().get()
+
+    data = DataSourceSerializer(row).data
+
+    assert tuple(data) == DataSourceSerializer.read_columns
+    assert "s3cret-value" not in str(data) and "PRIVATE" not in str(data)

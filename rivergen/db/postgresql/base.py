@@ -20,9 +20,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if connection is None or connection.closed:
             return False
         try:
-            readable, _, _ = select.select([connection.fileno()], [], [], 0)
+            # poll, not select: select refuses descriptors from 1024 on (a busy process).
+            poller = select.poll()
+            poller.register(connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+            pending = poller.poll(0)
         except (OSError, ValueError):
-            return False
-        if not readable:
+            pending = [(-1, 0)]  # cannot tell: ask
+        if not pending:
             return True  # nothing arrived since the last query: the server said no goodbye
         return bool(super().is_usable())  # a notice, a notification, or a goodbye: ask
