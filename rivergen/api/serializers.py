@@ -23,12 +23,21 @@ class ColumnRepresentationMixin:
 
     read_columns: tuple[str, ...] = ()
     timestamp_columns: frozenset[str] = frozenset()
+    _read_column_set: frozenset[str] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._read_column_set = frozenset(cls.read_columns)
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         if isinstance(instance, dict):
-            # A list row, `.values(*read_columns)`: only these keys, whatever else the row
-            # holds (an annotation, a credential), and only the timestamps rewritten.
-            row = {column: instance[column] for column in self.read_columns}
+            # A list row, `.values(*read_columns)`: copied whole when it holds exactly these
+            # keys (the list path; twice as fast), else only these are taken, whatever else
+            # it holds (an annotation, a credential). Only the timestamps are rewritten.
+            if instance.keys() == self._read_column_set:
+                row = dict(instance)
+            else:
+                row = {column: instance[column] for column in self.read_columns}
             for column in self.timestamp_columns:
                 row[column] = format_timestamp(row[column])
             return row
