@@ -4,6 +4,7 @@ Each test uses a connection of its own, not the test run's, so that it can be cl
 and killed freely.
 """
 
+import os
 import select
 from collections.abc import Iterator
 from typing import Any
@@ -94,7 +95,9 @@ def test_a_connection_with_a_pending_notification_is_asked_and_kept(own_connecti
     finally:
         other.close()
     raw = own_connection.connection
-    select.select([raw.fileno()], [], [], 5)  # until it has arrived
+    arrival = select.poll()
+    arrival.register(raw.fileno(), select.POLLIN)
+    arrival.poll(5000)  # until it has arrived
 
     assert statements_sent(own_connection) == ["SELECT 1"]
     assert own_connection.connection is raw
@@ -102,22 +105,22 @@ def test_a_connection_with_a_pending_notification_is_asked_and_kept(own_connecti
 
 def test_a_connection_on_a_descriptor_past_1024_is_checked_without_a_round_trip() -> None:
     """select() cannot watch descriptors from 1024 on; a busy process gets such ones."""
-    import os
-
     held: list[int] = []
     try:
-        while len(held) < 1100:
-            held.append(os.open(os.devnull, os.O_RDONLY))
-    except OSError:
-        pytest.skip("this process may not open 1,100 files")
-    own = new_connection()
-    try:
-        assert own.connection.fileno() >= 1024
-        raw = own.connection
+        try:
+            while len(held) < 1100:
+                held.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            pytest.skip("this process may not open 1,100 files (ulimit -n)")
+        own = new_connection()
+        try:
+            assert own.connection.fileno() >= 1024
+            raw = own.connection
 
-        assert statements_sent(own) == []
-        assert own.connection is raw
+            assert statements_sent(own) == []
+            assert own.connection is raw
+        finally:
+            own.close()
     finally:
-        own.close()
         for descriptor in held:
             os.close(descriptor)

@@ -32,7 +32,7 @@ class ColumnRepresentationMixin:
     def to_representation(self, instance: Any) -> dict[str, Any]:
         if isinstance(instance, dict):
             # A list row, `.values(*read_columns)`: copied whole when it holds exactly these
-            # keys (the list path; twice as fast), else only these are taken, whatever else
+            # keys (the list path: a C-level copy), else only these are taken, whatever else
             # it holds (an annotation, a credential). Only the timestamps are rewritten.
             if instance.keys() == self._read_column_set:
                 row = dict(instance)

@@ -283,6 +283,18 @@ def test_item_is_exactly_the_contracts_data_source_object(api, organization, wor
     }
 
 
+def test_a_list_reads_rows_as_column_dicts_not_model_instances(api, workspace, monkeypatch):
+    make_source(workspace, name="Orders")
+
+    def no_instance(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the list built a model instance")
+
+    monkeypatch.setattr(DataSource, "from_db", classmethod(no_instance))
+
+    for params in ({}, {"page_size": 1, "page": 1}, {"search": "ord", "sort_by": "name"}):
+        assert ids(list_data(api, params))
+
+
 @pytest.mark.owasp("API3")
 def test_no_credential_appears_in_any_item(api, workspace):
     secrets = {

@@ -23,9 +23,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             # poll, not select: select refuses descriptors from 1024 on (a busy process).
             poller = select.poll()
             poller.register(connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-            pending = poller.poll(0)
+            quiet = not poller.poll(0)
         except (OSError, ValueError):
-            pending = [(-1, 0)]  # cannot tell: ask
-        if not pending:
+            quiet = False  # cannot tell: ask
+        if quiet:
             return True  # nothing arrived since the last query: the server said no goodbye
         return bool(super().is_usable())  # a notice, a notification, or a goodbye: ask
