@@ -108,6 +108,8 @@ class Config:
     # so more workers than CPUs keep the CPUs busy under load.
     workers: int = env_int("BENCH_WORKERS", 2 * len(os.sched_getaffinity(0)) + 1)
     sql_runs: int = env_int("BENCH_SQL_RUNS", 20)
+    # Requests right after a write, per query whose total the service remembers.
+    counting_runs: int = env_int("BENCH_COUNTING_RUNS", 10)
     memory_requests: int = env_int("BENCH_MEMORY_REQUESTS", 10_000)
     max_requests: int = env_int("BENCH_MAX_REQUESTS", 0)
     reseed: bool = os.environ.get("BENCH_RESEED", "1").strip().lower() not in ("0", "false", "no")
@@ -410,6 +412,7 @@ def summary_ms(samples: list[float]) -> dict[str, Any]:
         "p95": round(percentile(samples, 95) * 1000, 2),
         "p99": round(percentile(samples, 99) * 1000, 2),
         "mean": round(statistics.fmean(samples) * 1000, 2),
+        "max": round(max(samples) * 1000, 2),
     }
 
 
@@ -589,6 +592,50 @@ def key(query: Query, path: str) -> str:
 # --- one size --------------------------------------------------------------------------
 
 
+def remembers_its_count(entry: dict[str, Any]) -> bool:
+    """Whether the service answered this request's total from memory (remembered_count)."""
+    return any(statement["sql"].startswith("SELECT current_version,") for statement in entry["statements"])
+
+
+def measure_counting(
+    config: Config, organization_id: int, queries: list[Query], captured: dict[str, Any], client: Client
+) -> dict[str, dict[str, Any]]:
+    """Queries whose total is remembered per data version, right after a write.
+
+    Each run renews the organization's version (a no-op UPDATE of one of its rows: the
+    triggers fire all the same), then times one service request, which counts again.
+    Also the SQL alone of what that request runs: the counting statement and the page.
+    """
+    results: dict[str, dict[str, Any]] = {}
+    with psycopg.connect(config.database_url, autocommit=True, cursor_factory=psycopg.ClientCursor) as connection:
+        for query in queries:
+            entry = captured[key(query, query.paths[0])]
+            if not remembers_its_count(entry):
+                continue
+            samples, sql_times = [], []
+            for _ in range(config.counting_runs):
+                connection.execute(
+                    "UPDATE datasources_datasource SET updated_at = updated_at"
+                    " WHERE id = (SELECT min(id) FROM datasources_datasource WHERE organization_id = %s)",
+                    [organization_id],
+                )
+                elapsed, status, body = client.get(query, query.paths[0])
+                if status != 200:
+                    raise RuntimeError(f"service answered {status} to {query.paths[0]}: {body[:300]!r}")
+                samples.append(elapsed)
+            for _ in range(config.counting_runs):
+                started = time.perf_counter()
+                for statement in entry["first_statements"]:
+                    if statement["kind"] == "data":
+                        connection.execute(statement["text"]).fetchall()
+                sql_times.append(time.perf_counter() - started)
+            results[query.name] = {
+                "service_ms": summary_ms(samples),
+                "sql_ms": round(statistics.median(sql_times) * 1000, 2),
+            }
+    return results
+
+
 def run_size(config: Config, rows: int, env: dict[str, str]) -> dict[str, Any]:
     timings: dict[str, float] = {}
     started = time.monotonic()
@@ -661,6 +708,11 @@ def run_size(config: Config, rows: int, env: dict[str, str]) -> dict[str, Any]:
         latency = measure_latency(config, queries, clients, servers)
         timings["latency_s"] = round(time.monotonic() - phase, 1)
 
+        log(f"remembered counts: {config.counting_runs} requests per query right after a write")
+        phase = time.monotonic()
+        counting = measure_counting(config, data["largest_organization"]["id"], queries, captured, clients["service"])
+        timings["counting_s"] = round(time.monotonic() - phase, 1)
+
         log("SQL alone (psycopg, then EXPLAIN ANALYZE)")
         phase = time.monotonic()
         plans: dict[str, Any] = {}
@@ -725,6 +777,7 @@ def run_size(config: Config, rows: int, env: dict[str, str]) -> dict[str, Any]:
                 "delta_p50_ms": round(service["p50"] - floor["p50"], 2),
                 **sql[query.name],
                 "same_body": all(key(query, path) not in differences for path in query.paths),
+                "after_a_write": counting.get(query.name),
             }
         )
     return {
@@ -786,6 +839,27 @@ def markdown(result: dict[str, Any], meta: dict[str, Any]) -> str:
         "",
         "✗: service p95 over its target (30 ms; search common word 50 ms, 2 characters 100 ms).",
         "",
+    ]
+    counted = [query for query in result["queries"] if query.get("after_a_write")]
+    if counted:
+        lines += [
+            "Remembered counts: a search's exact total is counted once per version of the organization's data "
+            "sources, which every write renews, and answered from memory until then "
+            "(`datasources.selectors.remembered_count`); the table above is what every later request costs. "
+            "Right after a write to the organization, the next request counts again "
+            f"({meta['config']['counting_runs']} runs each, milliseconds; SQL: the counting statement and the page):",
+            "",
+            "| query | service p50 after a write | p95 | max | SQL |",
+            "|---|--:|--:|--:|--:|",
+        ]
+        for query in counted:
+            after = query["after_a_write"]
+            lines.append(
+                f"| {query['name']} | {after['service_ms']['p50']:.1f} | {after['service_ms']['p95']:.1f} "
+                f"| {after['service_ms']['max']:.1f} | {after['sql_ms']:.1f} |"
+            )
+        lines.append("")
+    lines += [
         f"Throughput at concurrency {meta['config']['concurrency']}, requests/s "
         f"({meta['config']['throughput_seconds']} s each, wrk):",
         "",
@@ -849,6 +923,7 @@ def main() -> None:
                 "concurrency",
                 "workers",
                 "sql_runs",
+                "counting_runs",
                 "memory_requests",
                 "max_requests",
             )

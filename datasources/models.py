@@ -246,3 +246,23 @@ class DataSourceTagCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id}/{self.tag}: {self.count}"
+
+
+class DataSourceVersion(models.Model):
+    """Which state of an organization's data sources is current: a random id, new with every write.
+
+    Renewed by database triggers (migration 0009) in the same transaction as every
+    insert, update and delete of the organization's data sources, whatever makes it.
+    Writers of one organization take this row's lock in turn, so one version names one
+    committed state: a count made under a version stays exact while the version is
+    current (`datasources.selectors.remembered_count`). Random rather than a sequence,
+    so that a rolled-back write's version, or one from a database since recreated, is
+    never current again. No row (none written since the migration, or a TRUNCATE): no
+    version, nothing is remembered.
+    """
+
+    organization_id = models.BigIntegerField(primary_key=True)
+    version = models.UUIDField()
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.version}"

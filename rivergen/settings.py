@@ -262,6 +262,21 @@ SIMPLE_JWT = {
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Exact counts remembered with the version they were counted under
+    # (datasources.selectors.remembered_count): shared through Redis when there is one,
+    # else each process remembers its own. An entry is only ever used while its version is
+    # current, so the timeout bounds memory, not staleness.
+    "counts": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "rivergen",
+            "TIMEOUT": 3600,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "counts", "TIMEOUT": 3600}
+    ),
     "throttle": (
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

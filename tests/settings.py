@@ -25,4 +25,9 @@ WHITENOISE_USE_FINDERS = True
 # Throttle counters in this process's memory: a request makes no statement for them, so the
 # list stays at 3 (the production default, a database table, adds 4 to every throttled
 # request). tests/api/test_throttling.py exercises the shared stores themselves.
-CACHES = {**CACHES, "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}}  # noqa: F405
+# Remembered counts too (tests/datasources/test_remembered_counts.py reads them back).
+CACHES = {
+    **CACHES,  # noqa: F405
+    "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"},
+    "counts": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "counts"},
+}

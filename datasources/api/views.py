@@ -80,18 +80,19 @@ class DataSourceViewSet(
         """Read the trigger-kept counters when they answer the filters exactly.
 
         Workspace, type and status: sum the bucket counters. One tag alone: its counter.
-        Search, several tags, or a tag with other filters match inside rows: count rows.
+        Search, several tags, or a tag with other filters match inside rows: count rows,
+        once per version of the organization's data sources.
         """
         filters = self.filterset.form.cleaned_data
-        if ContainsSearchFilter().get_search_terms(self.request):
-            return queryset.count()
         organization_id = self.membership.organization_id
+        if ContainsSearchFilter().get_search_terms(self.request):
+            return selectors.remembered_count(queryset, organization_id=organization_id)
         tags = filters["tags"]
         if tags:
             alone = filters["workspace_id"] is None and not filters["type"] and not filters["status_filter"]
             if len(tags) == 1 and alone:
                 return selectors.datasource_tag_count(organization_id=organization_id, tag=tags[0])
-            return queryset.count()
+            return selectors.remembered_count(queryset, organization_id=organization_id)
         return selectors.datasource_count(
             organization_id=organization_id,
             workspace_id=filters["workspace_id"],

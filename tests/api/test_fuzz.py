@@ -261,7 +261,8 @@ WRITES = frozenset({"POST", "PATCH"})
 #: - `workspace_id` must be a workspace of the caller's organization (API.md §4): the schema
 #:   says "an id", not which ids exist;
 #: - strings are trimmed before their rules apply (API.md §4: "1..255 characters after
-#:   trimming", tags "stored trimmed"), so a name of spaces is blank;
+#:   trimming", tags "stored trimmed"), so a name of spaces is blank, and so is a refresh
+#:   token of whitespace (tests/api/test_auth.py pins that 400);
 #: - no string may hold a NUL character, which no database column stores (API.md §3 says so
 #:   of `search`, whose schema states it with a pattern);
 #: - tags are lower-cased, and then each must be printable and 1..50 characters long.
@@ -291,7 +292,7 @@ UNDESCRIBED_RULES = (
     ),
     Rule(
         WRITES,
-        "name|username",
+        "name|username|refresh",
         re.compile(r"This field may not be blank\."),
         lambda name, match, value, sent, world: isinstance(value, str) and not value.strip(),
     ),
