@@ -1,18 +1,25 @@
-"""The PostgreSQL backend's health check (rivergen/db/postgresql/base.py).
+"""The PostgreSQL backend (rivergen/db/postgresql/base.py): its health check, its timestamp loader.
 
 Each test uses a connection of its own, not the test run's, so that it can be closed
 and killed freely.
 """
 
+import datetime
 import os
 import select
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.postgresql.psycopg_any import BaseTzLoader  # type: ignore[import-untyped]
 from django.db.utils import ConnectionHandler
+from django.test import override_settings
+from psycopg import adapters, pq
+
+from rivergen.db.postgresql.base import UTCTimestamptzLoader
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the backend is PostgreSQL's"),
@@ -124,3 +131,41 @@ def test_a_connection_on_a_descriptor_past_1024_is_checked_without_a_round_trip(
     finally:
         for descriptor in held:
             os.close(descriptor)
+
+
+# --- Timestamps read by psycopg's own loader ---------------------------------------------------
+
+A_TIMESTAMP = "SELECT '2026-01-02 03:04:05.123456+02'::timestamptz, NULL::timestamptz"
+
+
+def timestamptz_loader(own: BaseDatabaseWrapper) -> Any:
+    return own.connection.adapters.get_loader(adapters.types["timestamptz"].oid, pq.Format.TEXT)
+
+
+def test_timestamps_are_read_in_utc_by_psycopg_alone(
+    own_connection: BaseDatabaseWrapper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Any, data: Any) -> None:
+        raise AssertionError("Django's per-value loader was used")
+
+    monkeypatch.setattr(BaseTzLoader, "load", refuse)
+    with own_connection.cursor() as cursor:
+        cursor.execute(A_TIMESTAMP)
+        value, null = cursor.fetchone()
+    assert value == datetime.datetime(2026, 1, 2, 1, 4, 5, 123456, tzinfo=datetime.UTC)
+    assert value.tzinfo is datetime.UTC and null is None
+    assert timestamptz_loader(own_connection) is UTCTimestamptzLoader
+
+
+def test_a_connection_in_another_timezone_keeps_djangos_loader() -> None:
+    settings_dict = {**connection.settings_dict, "TIME_ZONE": "Europe/Paris"}
+    own = ConnectionHandler({"default": settings_dict})["default"]
+    try:
+        with override_settings(USE_TZ=True), own.cursor() as cursor:
+            cursor.execute(A_TIMESTAMP)
+            value, _ = cursor.fetchone()
+        assert timestamptz_loader(own) is not UTCTimestamptzLoader
+        assert value == datetime.datetime(2026, 1, 2, 2, 4, 5, 123456, tzinfo=ZoneInfo("Europe/Paris"))
+        assert str(value.tzinfo) == "Europe/Paris"
+    finally:
+        own.close()
