@@ -9,7 +9,8 @@ user's bearer token; the second request's statements are recorded through
 sends (Django's PostgreSQL backend binds parameters client-side, so the floor can
 replay that text as is). Each is marked "auth" (users, memberships), "data" (reads of
 data sources and their counters: what the floor replays) or "other" (e.g. a
-throttle cache in the database). "row_order" tells whether the service answered the
+throttle cache in the database); "remembered_count" marks the statement of a count
+remembered per data version (datasources.selectors.remembered_count). "row_order" tells whether the service answered the
 page query's rows as they came or reversed (it reads the last pages backwards).
 """
 
@@ -33,6 +34,7 @@ from django.test import Client, override_settings  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from datasources.management.commands.seed_bench import BENCH_USERNAME  # noqa: E402
+from datasources.selectors import REMEMBERED_COUNT_SQL  # noqa: E402
 
 AUTH_TABLES = ('"auth_user"', '"organizations_membership"', '"organizations_organization"', '"django_session"')
 
@@ -78,7 +80,15 @@ def capture(client: Client, path: str, headers: dict[str, str]) -> dict[str, Any
     def record(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
         cursor = context["cursor"].cursor
         text = cursor.mogrify(sql, params) if params is not None else sql
-        statements.append({"kind": kind(sql), "sql": sql, "params": repr(params), "text": text})
+        statements.append(
+            {
+                "kind": kind(sql),
+                "sql": sql,
+                "params": repr(params),
+                "text": text,
+                "remembered_count": sql.startswith(REMEMBERED_COUNT_SQL),
+            }
+        )
         return execute(sql, params, many, context)
 
     # The first request warms lazy imports and caches; its statements are kept too: a

@@ -7,13 +7,14 @@ A bare WSGI application, no Django: for a request path of the bench's query mix 
 runs the very statements the service ran for that path to read data sources and
 their total (captured by bench/capture_sql.py; not the auth, membership or other ones), through psycopg on one
 connection per worker kept open (autocommit and client-side binding, as Django
-uses it), and encodes the same envelope with orjson. Where the service answered a
-remembered count (its statement read the data version and counted nothing), the floor
-answers the total it counted once per worker, as the service's first request did.
+uses it), and encodes the same envelope with orjson. A count the service remembers
+per data version, the floor remembers too, per worker: the same statement, bound to the
+version it remembers, counts only after a write.
 Anything else answers 404; /healthz answers 200.
 """
 
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -27,42 +28,46 @@ _HEADERS = [("Content-Type", "application/json; charset=utf-8")]
 _MESSAGE = "Data sources retrieved successfully"
 
 
-# The columns of a count remembered per data version (datasources.selectors.remembered_count):
-# the current version, and the count, NULL when the remembered one is current.
-REMEMBERED_COUNT = ["current_version", "counted"]
+# A count remembered per data version (datasources.selectors.remembered_count): the
+# statement reads the version and counts only when it differs from the one bound here.
+# Captured unbound (the service's first request had nothing remembered); the floor binds
+# the version it remembers, as the service does, so a write makes both count once again.
+_UNBOUND = "current_version = NULL THEN"
 
 
-def _load_plan() -> dict[str, tuple[list[str], bool, list[str]]]:
+def _load_plan() -> dict[str, tuple[list[tuple[str, bool]], bool]]:
     captured = orjson.loads(Path(os.environ["BENCH_FLOOR_SQL"]).read_bytes())["requests"]
 
-    def data(statements: list[dict[str, Any]]) -> list[str]:
-        return [statement["text"] for statement in statements if statement["kind"] == "data"]
+    def statements(entry: dict[str, Any]) -> list[tuple[str, bool]]:
+        first = [s["text"] for s in entry.get("first_statements", []) if s.get("remembered_count")]
+        return [
+            (first[0], True) if s.get("remembered_count") else (s["text"], False)
+            for s in entry["statements"]
+            if s["kind"] == "data"
+        ]
 
     # Keyed by X-Organization-ID (or nothing) and path: "|/api/v1/data-sources?page=2".
     return {
-        request_key: (
-            data(entry["statements"]),
-            entry.get("row_order") == "reversed",
-            data(entry.get("first_statements", [])),
-        )
+        request_key: (statements(entry), entry.get("row_order") == "reversed")
         for request_key, entry in captured.items()
     }
 
 
 PLAN = _load_plan()
 _connection: psycopg.Connection[Any] | None = None
-# Totals this worker counted, as the service remembers them: {request key: total}.
-_remembered: dict[str, int] = {}
+# What this worker counted, as the service remembers it: {request key: (version, total)}.
+_remembered: dict[str, tuple[str, int]] = {}
 
 
-def _remembered_total(request_key: str, cursor: psycopg.ClientCursor[Any]) -> int:
-    """The total the service answered from memory: counted once per worker, as the service's first request did."""
-    if request_key not in _remembered:
-        for text in PLAN[request_key][2]:
-            cursor.execute(text)
-            if cursor.description and [column.name for column in cursor.description] == REMEMBERED_COUNT:
-                _remembered[request_key] = int(cursor.fetchone()[1])  # type: ignore[index]
-    return _remembered[request_key]
+def _remembered_total(request_key: str, unbound: str, cursor: psycopg.ClientCursor[Any]) -> int:
+    remembered = _remembered.get(request_key)
+    text = unbound if remembered is None else unbound.replace(_UNBOUND, f"current_version = '{remembered[0]}' THEN")
+    cursor.execute(text)
+    version, counted = cursor.fetchone()  # type: ignore[misc]
+    if counted is None and remembered is not None:
+        return remembered[1]
+    _remembered[request_key] = (str(uuid.UUID(str(version))), int(counted))  # a UUID: safe to bind as text
+    return int(counted)
 
 
 def _cursor() -> psycopg.ClientCursor[Any]:
@@ -91,24 +96,24 @@ def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response(status, [*_HEADERS, ("Content-Length", "2")])
         return [b"{}"]
 
-    statements, reversed_rows, _first = plan
+    statements, reversed_rows = plan
     page, page_size = _page_params(query_string)
     items: list[dict[str, Any]] = []
     total_items = None
     with _cursor() as cursor:
-        for text in statements:
+        for text, remembered_count in statements:
+            if remembered_count:
+                total_items = _remembered_total(plan_key, text, cursor)
+                continue
             cursor.execute(text)
             description = cursor.description
             if description is None:
                 continue
-            names = [column.name for column in description]
             if len(description) == 1:
                 # The total: a COUNT(*), or a sum of counters (numeric, hence int()).
                 total_items = int(cursor.fetchone()[0])  # type: ignore[index]
-            elif names == REMEMBERED_COUNT:
-                counted = cursor.fetchone()[1]  # type: ignore[index]
-                total_items = int(counted) if counted is not None else _remembered_total(plan_key, cursor)
             else:
+                names = [column.name for column in description]
                 rows = cursor.fetchall()
                 if reversed_rows:  # the service read the page backwards, and flipped it
                     rows.reverse()

@@ -594,7 +594,7 @@ def key(query: Query, path: str) -> str:
 
 def remembers_its_count(entry: dict[str, Any]) -> bool:
     """Whether the service answered this request's total from memory (remembered_count)."""
-    return any(statement["sql"].startswith("SELECT current_version,") for statement in entry["statements"])
+    return any(statement.get("remembered_count") for statement in entry["statements"])
 
 
 def measure_counting(

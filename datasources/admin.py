@@ -251,8 +251,12 @@ class DataSourceAdmin(NullSafeSearchMixin, admin.ModelAdmin):
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[DataSource]) -> None:
         # The "delete selected" action goes through the service too, one data source at a time.
+        # Every selected row is locked first, in id order: the first delete takes the
+        # organization's version row (migration 0009) until commit, so a concurrent write
+        # must not hold one of the rows still to delete (each would wait for the other).
         with transaction.atomic():
-            for datasource in queryset.select_related(None).only("pk"):
+            selected = queryset.select_related(None).select_for_update(of=("self",)).order_by("pk").only("pk")
+            for datasource in list(selected):
                 services.datasource_delete(datasource=datasource)
 
     @admin.action(description="Mark as maintenance", permissions=["change"])

@@ -259,6 +259,15 @@ class DataSourceVersion(models.Model):
     so that a rolled-back write's version, or one from a database since recreated, is
     never current again. No row (none written since the migration, or a TRUNCATE): no
     version, nothing is remembered.
+
+    The cost: a write holds its organization's version row until it commits, so writers
+    of one organization take turns. A transaction that writes in several statements holds
+    it from its first write on: it must lock every row it will write first, in id order
+    (`select_for_update`, as the admin's bulk delete and the key rotation do), or a
+    concurrent write that holds one of those rows while waiting for the version would
+    deadlock with it. Writes that skip triggers (`session_replication_role = replica`,
+    `pg_restore --disable-triggers`) must be followed by a write that renews the versions,
+    as they must for the counters.
     """
 
     organization_id = models.BigIntegerField(primary_key=True)

@@ -9,7 +9,7 @@ from django.core.cache import caches
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
-from redis.exceptions import RedisError
+from django.db.models.sql.query import Query
 
 from datasources.models import DataSource, DataSourceCount, DataSourceTagCount, DataSourceVersion
 
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 _COUNTS = connection.ops.quote_name(DataSourceCount._meta.db_table)
 _TAG_COUNTS = connection.ops.quote_name(DataSourceTagCount._meta.db_table)
 _VERSIONS = connection.ops.quote_name(DataSourceVersion._meta.db_table)
-_TABLE = DataSource._meta.db_table
+_DATASOURCE_TABLE = DataSource._meta.db_table
 
 
 def datasource_count(
@@ -62,8 +62,12 @@ def datasource_tag_count(*, organization_id: int, tag: str) -> int:
     return int(row[0]) if row else 0
 
 
+#: The statement of `remembered_count`, by its opening (bench/capture_sql.py tells it apart by it).
+REMEMBERED_COUNT_SQL = "SELECT current_version, CASE WHEN current_version = %s THEN NULL"
+
+
 def remembered_count(queryset: QuerySet[DataSource], *, organization_id: int) -> int:
-    """Exactly how many rows `queryset` (one organization's data sources) matches.
+    """Exactly how many of the organization's data sources `queryset` matches.
 
     Counted once per version of the organization's data sources (`DataSourceVersion`),
     and remembered in the "counts" cache with the version it was counted under. One
@@ -72,41 +76,62 @@ def remembered_count(queryset: QuerySet[DataSource], *, organization_id: int) ->
     the count makes it count again. The version and the count come from one statement,
     hence one snapshot: the count remembered is exactly the version's.
     """
-    query = queryset.order_by().values("pk").query
+    query = queryset.filter(organization_id=organization_id).order_by().values("pk").query
     try:
         sql, params = query.get_compiler(connection=connection).as_sql()
     except EmptyResultSet:
         return 0
-    if {query.alias_map[alias].table_name for alias, uses in query.alias_refcount.items() if uses} != {_TABLE}:
-        return queryset.count()  # it reads another table, whose writes the version does not follow
-    digest = hashlib.blake2b(repr((sql, params)).encode(), digest_size=16).hexdigest()
-    key = f"datasource-count:{organization_id}:{digest}"
-    remembered = _cache_get(key)
+    if not _reads_data_sources_alone(query):
+        return queryset.filter(organization_id=organization_id).count()
+    # The statement as the database gets it: a parameter's repr may be shortened (psycopg's
+    # Jsonb shows 35 characters), and two tag lists must never share an entry.
+    postgresql = connection.vendor == "postgresql"
+    sent = connection.ops.compose_sql(sql, params) if postgresql else repr((sql, params))  # type: ignore[attr-defined]
+    key = f"datasource-count:{organization_id}:{hashlib.blake2b(sent.encode(), digest_size=16).hexdigest()}"
+    remembered = _remembered(key)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT current_version, CASE WHEN current_version = %s THEN NULL"
-            f" ELSE (SELECT COUNT(*) FROM ({sql}) AS matched) END AS counted"
+            f"{REMEMBERED_COUNT_SQL} ELSE (SELECT COUNT(*) FROM ({sql}) AS matched) END AS counted"
             f" FROM (SELECT (SELECT version FROM {_VERSIONS} WHERE organization_id = %s) AS current_version) AS v",
             [remembered[0] if remembered else None, *params, organization_id],
         )
         version, count = cursor.fetchone()
-    if count is None:
-        return int(remembered[1])  # NULL only when the remembered version is current
+    if count is None and remembered:
+        return remembered[1]  # NULL: the remembered version is current
     if version is not None:
-        _cache_set(key, (str(version), int(count)))
+        _remember(key, (str(version), int(count)))
     return int(count)
 
 
-def _cache_get(key: str) -> Any:
+def _reads_data_sources_alone(query: Query) -> bool:
+    """Whether the query reads no table but the data sources: the version follows only their writes."""
+    tables = {query.alias_map[alias].table_name for alias, uses in query.alias_refcount.items() if uses}
+    return tables == {_DATASOURCE_TABLE} and not _holds_a_subquery(query.where)
+
+
+def _holds_a_subquery(node: Any) -> bool:
+    """Whether a condition, or any of its operands, is a query of its own (`__in=`, Exists)."""
+    if isinstance(node, Query):
+        return True
+    operands = getattr(node, "children", None)
+    if operands is None:
+        operands = node.get_source_expressions() if hasattr(node, "get_source_expressions") else []
+    return any(_holds_a_subquery(operand) for operand in operands)
+
+
+def _remembered(key: str) -> tuple[str, int] | None:
     try:
-        return caches["counts"].get(key)
-    except RedisError as error:  # counting without it is slower, not wrong
-        logger.warning("Count cache unavailable, counting: %s", error)
+        value = caches["counts"].get(key)
+    except Exception as error:  # a cache that fails costs a count, never the request
+        logger.warning("Count cache unavailable, counting: %s", type(error).__name__)
         return None
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str) and type(value[1]) is int:
+        return value
+    return None
 
 
-def _cache_set(key: str, value: Any) -> None:
+def _remember(key: str, value: tuple[str, int]) -> None:
     try:
         caches["counts"].set(key, value)
-    except RedisError as error:
-        logger.warning("Count cache unavailable, not remembering: %s", error)
+    except Exception as error:
+        logger.warning("Count cache unavailable, not remembering: %s", type(error).__name__)

@@ -260,30 +260,28 @@ SIMPLE_JWT = {
 # statements and a transaction. A Redis that does not answer within the timeouts lets
 # requests through unthrottled, logged (rivergen/api/throttling.py), rather than failing them.
 REDIS_URL = env.str("REDIS_URL", default="")
+_REDIS_CACHE = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": REDIS_URL,
+    "KEY_PREFIX": "rivergen",
+    "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+}
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     # Exact counts remembered with the version they were counted under
     # (datasources.selectors.remembered_count): shared through Redis when there is one,
     # else each process remembers its own. An entry is only ever used while its version is
     # current, so the timeout bounds memory, not staleness.
-    "counts": (
-        {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "rivergen",
-            "TIMEOUT": 3600,
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "counts", "TIMEOUT": 3600}
-    ),
+    "counts": {
+        **(
+            _REDIS_CACHE
+            if REDIS_URL
+            else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "counts"}
+        ),
+        "TIMEOUT": 3600,
+    },
     "throttle": (
-        {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "rivergen",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
+        _REDIS_CACHE
         if REDIS_URL
         else {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",

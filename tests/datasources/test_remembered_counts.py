@@ -4,10 +4,14 @@ A remembered count is only ever answered while the version it was counted under 
 current; every kind of write renews the version, so the next count is exact again.
 """
 
+import pickle
+import threading
+import time
 import uuid
 from importlib import import_module
 from typing import Any
 
+import psycopg
 import pytest
 from django.core.cache import caches
 from django.db import connection, transaction
@@ -38,12 +42,16 @@ def count(organization: Organization, term: str) -> int:
     return remembered_count(matching(organization, term), organization_id=organization.pk)
 
 
-def remembered(organization: Organization) -> list[Any]:
-    """The (version, count) entries the counts cache holds for the organization."""
+def remembered_keys(organization: Organization) -> list[str]:
+    """The organization's keys in the counts cache (LocMem in the tests: tests/settings.py)."""
     cache = caches["counts"]
     prefix = cache.make_key(f"datasource-count:{organization.pk}:")
-    keys = [key.split(":", 2)[2] for key in list(cache._cache) if key.startswith(prefix)]  # type: ignore[attr-defined]
-    return [cache.get(key) for key in keys]
+    return [key.split(":", 2)[2] for key in list(cache._cache) if key.startswith(prefix)]  # type: ignore[attr-defined]
+
+
+def remembered(organization: Organization) -> list[Any]:
+    """The (version, count) entries the counts cache holds for the organization."""
+    return [caches["counts"].get(key) for key in remembered_keys(organization)]
 
 
 @pytest.fixture
@@ -75,7 +83,8 @@ def test_every_kind_of_write_renews_the_organizations_version(
     assert seen[0] is None  # nothing written yet
     assert None not in seen[1:] and len(set(seen)) == len(seen)
     assert version(other_organization) == other_version  # the other organization's rows did not change
-    assert other_source.organization_id == other_organization.pk
+    other_source.delete()
+    assert version(other_organization) != other_version
 
 
 def test_a_row_moved_to_another_organization_renews_both_versions(
@@ -100,7 +109,7 @@ def test_a_remembered_count_is_answered_while_its_version_is_current(
     assert (uuid.UUID(counted_under), counted) == (version(organization), 3)
 
     # Proof that it is the remembered count that is answered: plant another one.
-    [key] = [key.split(":", 2)[2] for key in caches["counts"]._cache]  # type: ignore[attr-defined]
+    [key] = remembered_keys(organization)
     caches["counts"].set(key, (counted_under, 99))
     assert count(organization, "billing") == 99
 
@@ -138,8 +147,8 @@ def test_a_count_made_inside_a_rolled_back_write_is_never_answered(
         assert count(organization, "billing") == 4  # remembered under the draft's version
         raise RuntimeError("roll back")
     assert count(organization, "billing") == 3
-    DataSourceFactory.create(workspace=workspace, name="Billing final")
-    assert count(organization, "billing") == 4
+    billing[0].delete()  # a committed write whose count differs from the draft's
+    assert count(organization, "billing") == 2
 
 
 def test_without_a_version_it_counts_every_time_and_remembers_nothing(
@@ -151,16 +160,34 @@ def test_without_a_version_it_counts_every_time_and_remembers_nothing(
     assert remembered(organization) == []
 
 
+def test_an_odd_value_in_the_cache_is_counted_over(workspace: Workspace, billing: list[DataSource]) -> None:
+    organization = workspace.organization
+    assert count(organization, "billing") == 3
+    [key] = remembered_keys(organization)
+    for odd in ("3", (str(version(organization)),), (str(version(organization)), "99"), None):
+        caches["counts"].set(key, odd)
+        assert count(organization, "billing") == 3
+        [(counted_under, counted)] = remembered(organization)
+        assert (uuid.UUID(counted_under), counted) == (version(organization), 3)
+
+
 def test_a_cache_that_does_not_answer_only_costs_the_count(
     workspace: Workspace, billing: list[DataSource], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise RedisConnectionError("Connection refused")
 
+    def unreadable(*args: Any, **kwargs: Any) -> None:
+        raise pickle.UnpicklingError("invalid load key")
+
     monkeypatch.setattr(caches["counts"], "get", refuse)
     monkeypatch.setattr(caches["counts"], "set", refuse)
     assert count(workspace.organization, "billing") == 3
-    assert "Count cache unavailable" in caplog.text
+    monkeypatch.setattr(caches["counts"], "get", unreadable)
+    assert count(workspace.organization, "billing") == 3
+    assert "Count cache unavailable, counting: ConnectionError" in caplog.text
+    assert "Count cache unavailable, counting: UnpicklingError" in caplog.text
+    assert "Count cache unavailable, not remembering: ConnectionError" in caplog.text
 
 
 def test_a_search_list_runs_three_statements_whether_the_count_is_remembered_or_not(
@@ -169,13 +196,18 @@ def test_a_search_list_runs_three_statements_whether_the_count_is_remembered_or_
     for n in range(25):
         DataSourceFactory.create(workspace=workspace, name=f"Billing {n}", tags=["prod", "eu"])
     for params in ({"search": "billing"}, {"tags": "prod,eu"}):
+        caches["counts"].clear()
         totals = []
         for _ in range(2):  # counted, then remembered
             with CaptureQueriesContext(connection) as queries:
                 response = admin_client_api.get(DATA_SOURCES_URL, params)
             totals.append(assert_success(response, 200, "Data sources retrieved successfully")["pagination"])
             assert len(queries.captured_queries) == 3, [query["sql"] for query in queries.captured_queries]
-        assert [pagination["total_items"] for pagination in totals] == [25, 25]
+            # The second request answers what the first remembered: plant another total.
+            [(counted_under, _)] = remembered(workspace.organization)
+            [key] = remembered_keys(workspace.organization)
+            caches["counts"].set(key, (counted_under, 77))
+        assert [pagination["total_items"] for pagination in totals] == [25, 77]
 
 
 def test_remembered_totals_follow_writes_through_the_api(admin_client_api: MemberClient, workspace: Workspace) -> None:
@@ -216,3 +248,107 @@ def test_truncating_data_sources_forgets_every_version(workspace: Workspace, bil
         cursor.execute("TRUNCATE datasources_datasource")
     assert DataSourceVersion.objects.count() == 0
     assert count(workspace.organization, "billing") == 0
+
+
+def test_a_query_reading_another_table_is_counted_every_time(workspace: Workspace) -> None:
+    """The version follows writes of data sources only: a subquery on workspaces is not remembered."""
+    organization = workspace.organization
+    other = WorkspaceFactory.create(organization=organization, name="Other")
+    DataSourceFactory.create_batch(3, workspace=other)
+
+    def in_finance_workspaces() -> QuerySet[DataSource]:
+        finance = Workspace.objects.filter(name__startswith="Fin").values("pk")
+        return DataSource.objects.filter(organization_id=organization.pk, workspace_id__in=finance)
+
+    assert remembered_count(in_finance_workspaces(), organization_id=organization.pk) == 0
+    Workspace.objects.filter(pk=other.pk).update(name="Finland")  # no data source written
+    assert remembered_count(in_finance_workspaces(), organization_id=organization.pk) == 3
+    assert remembered(organization) == []
+
+
+def test_only_the_organizations_rows_are_counted_whatever_the_queryset(
+    workspace: Workspace, other_organization: Organization, billing: list[DataSource]
+) -> None:
+    DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=other_organization), name="Billing x")
+    everyone = DataSource.objects.filter(name__icontains="billing")
+    assert remembered_count(everyone, organization_id=workspace.organization_id) == 3
+    assert remembered_count(everyone, organization_id=other_organization.pk) == 1
+    assert remembered_count(everyone.none(), organization_id=workspace.organization_id) == 0
+
+
+def test_tag_lists_alike_in_their_first_characters_are_remembered_apart(
+    admin_client_api: MemberClient, workspace: Workspace
+) -> None:
+    """psycopg shows a JSON parameter's first 35 characters only: the key is the whole statement."""
+    long_tag = "production-eu-west-1-primary"
+    for n in range(25):
+        DataSourceFactory.create(workspace=workspace, name=f"A {n}", tags=[long_tag, "team-billing"])
+    DataSourceFactory.create(workspace=workspace, name="B", tags=[long_tag, "team-growth1"])
+
+    def total(tags: str) -> int:
+        response = admin_client_api.get(DATA_SOURCES_URL, {"tags": tags, "type": "postgresql", "page_size": "1"})
+        return int(assert_success(response, 200, "Data sources retrieved successfully")["pagination"]["total_items"])
+
+    assert (total(f"{long_tag},team-billing"), total(f"{long_tag},team-growth1")) == (25, 1)
+    assert (total("x" * 40 + "a"), total("x" * 40 + "b")) == (0, 0)
+
+
+def test_inserts_that_update_on_conflict_renew_the_version(workspace: Workspace, billing: list[DataSource]) -> None:
+    organization = workspace.organization
+    before = version(organization)
+    DataSource.objects.bulk_create(
+        [DataSource(**{**_row(billing[0]), "description": "renamed"})],
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=["description"],
+    )
+    after_upsert = version(organization)
+    DataSource.objects.bulk_create([DataSource(**_row(billing[1]))], ignore_conflicts=True)  # nothing written
+    assert before != after_upsert
+    assert count(organization, "ledger") == 2
+
+
+def _row(source: DataSource) -> dict[str, Any]:
+    return {field.attname: getattr(source, field.attname) for field in DataSource._meta.concrete_fields}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)  # two connections, each committing
+def test_the_admins_bulk_delete_does_not_deadlock_with_a_concurrent_write(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its first delete takes the version row; a write to a row it has yet to delete must wait for it."""
+    from django.contrib.admin.sites import site
+
+    from datasources import services
+
+    one, two = DataSourceFactory.create_batch(2, workspace=workspace)
+    outcome: dict[str, Any] = {}
+
+    def concurrent_write() -> None:
+        params = connection.get_connection_params()
+        conninfo = {name: params[name] for name in ("dbname", "user", "password", "host", "port") if params.get(name)}
+        with psycopg.connect(**conninfo, autocommit=True) as other:
+            other.execute("SET lock_timeout = '10s'")
+            try:
+                cursor = other.execute("UPDATE datasources_datasource SET description = 'x' WHERE id = %s", [two.pk])
+                outcome["rows"] = cursor.rowcount
+            except psycopg.Error as error:
+                outcome["error"] = type(error).__name__
+
+    delete = services.datasource_delete
+    writers: list[threading.Thread] = []
+
+    def delete_and_let_another_writer_in(*, datasource: DataSource) -> None:
+        delete(datasource=datasource)
+        if not writers:
+            writers.append(threading.Thread(target=concurrent_write))
+            writers[0].start()
+            time.sleep(0.5)  # the other write reaches its lock (deadlock_timeout is 1 s)
+
+    monkeypatch.setattr(services, "datasource_delete", delete_and_let_another_writer_in)
+    site._registry[DataSource].delete_queryset(None, DataSource.objects.filter(pk__in=[two.pk, one.pk]))  # type: ignore[arg-type]
+    writers[0].join()
+
+    assert outcome == {"rows": 0}  # it waited for the delete, then found nothing to update
+    assert not DataSource.objects.filter(pk__in=[one.pk, two.pk]).exists()
