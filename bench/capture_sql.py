@@ -4,14 +4,16 @@
 
 Run by bench/run.py with the bench environment (DATABASE_URL, SECRET_KEY, ...). Each
 path is requested twice through Django's test client, in process, with the bench
-user's bearer token; the second request's statements are recorded through
-`connection.execute_wrapper`: the SQL and its parameters, and the exact text psycopg
-sends (Django's PostgreSQL backend binds parameters client-side, so the floor can
-replay that text as is). Each is marked "auth" (users, memberships), "data" (reads of
-data sources and their counters: what the floor replays) or "other" (e.g. a
-throttle cache in the database); "remembered_count" marks the statement of a count
-remembered per data version (datasources.selectors.remembered_count). "row_order" tells whether the service answered the
-page query's rows as they came or reversed (it reads the last pages backwards).
+user's bearer token; each request's statements are recorded through
+`connection.execute_wrapper` (the second's as "statements", the first's as
+"first_statements"): the SQL and its parameters, and the exact text psycopg sends
+(Django's PostgreSQL backend binds parameters client-side, so the floor can replay that
+text as is). Each is marked "auth" (users, memberships), "data" (reads of data sources
+and their counters: what the floor replays) or "other" (e.g. a throttle cache in the
+database); "remembered_count" marks the statement of a count remembered per data version
+(datasources.selectors.remembered_count), which the first request counts and the second
+answers from memory. "row_order" tells whether the service answered the page query's
+rows as they came or reversed (it reads the last pages backwards).
 """
 
 import json
@@ -91,9 +93,7 @@ def capture(client: Client, path: str, headers: dict[str, str]) -> dict[str, Any
         )
         return execute(sql, params, many, context)
 
-    # The first request warms lazy imports and caches; its statements are kept too: a
-    # count remembered per data version (datasources.selectors.remembered_count) is
-    # counted by the first and answered from memory on the second.
+    # The first request also warms lazy imports and caches.
     with connection.execute_wrapper(record):
         client.get(path, headers=headers)
     first_statements, statements = statements, []
