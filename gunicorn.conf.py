@@ -6,6 +6,7 @@ Every value can be changed through the environment (below); gunicorn's own
 GUNICORN_CMD_ARGS still overrides anything here.
 """
 
+import gc
 import os
 from typing import Any
 
@@ -99,3 +100,16 @@ class Logger(glogging.Logger):
 
 
 logger_class = Logger
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    """Freeze what the master loaded (the application, with preload_app) before each fork.
+
+    Python's cyclic garbage collector then never walks those objects again in a worker:
+    its full collections walked all of Django, and wrote into the pages the workers share
+    with the master. Measured with `BENCH_RESEED=0 make bench`: the small organization's list
+    at 683 and 664 requests/s in two runs with the hook, 530 in the run between them without;
+    worker RSS 80 instead of 85 MB. (A larger first-generation threshold on top made the
+    p95 worse and was not kept.)
+    """
+    gc.freeze()

@@ -1,5 +1,6 @@
 """Production configuration: `check --deploy` is clean, gunicorn's config loads and reads the env."""
 
+import gc
 import os
 import runpy
 import secrets
@@ -90,6 +91,18 @@ def test_gunicorn_defaults(monkeypatch):
     assert conf["accesslog"] is None
     # Workers fork from a master that has imported Django: a recycled worker serves at once.
     assert conf["preload_app"] is True
+
+
+def test_gunicorn_freezes_what_the_master_loaded_before_each_fork(monkeypatch):
+    """Workers' garbage collections never walk the preloaded application (gunicorn's pre_fork hook)."""
+    conf = load_gunicorn_conf(monkeypatch)
+    loaded_before_the_fork = [object() for _ in range(10)]
+    gc.unfreeze()
+    try:
+        conf["pre_fork"](server=None, worker=None)
+        assert gc.get_freeze_count() >= len(loaded_before_the_fork)
+    finally:
+        gc.unfreeze()  # the rest of the test run collects as usual
 
 
 @pytest.mark.parametrize(("value", "expected"), [("false", False), ("0", False), ("true", True), ("", True)])
