@@ -76,13 +76,14 @@ def remembered_count(queryset: QuerySet[DataSource], *, organization_id: int) ->
     the count makes it count again. The version and the count come from one statement,
     hence one snapshot: the count remembered is exactly the version's.
     """
-    query = queryset.filter(organization_id=organization_id).order_by().values("pk").query
+    scoped = queryset.filter(organization_id=organization_id)
+    query = scoped.order_by().values("pk").query
     try:
         sql, params = query.get_compiler(connection=connection).as_sql()
     except EmptyResultSet:
         return 0
     if not _reads_data_sources_alone(query):
-        return queryset.filter(organization_id=organization_id).count()
+        return scoped.count()
     # The statement as the database gets it: a parameter's repr may be shortened (psycopg's
     # Jsonb shows 35 characters), and two tag lists must never share an entry.
     postgresql = connection.vendor == "postgresql"
