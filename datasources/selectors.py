@@ -2,16 +2,16 @@
 
 import hashlib
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Hashable
 from typing import Any
 
 from django.core.cache import caches
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.sql.query import Query
 
 from datasources.models import DataSource, DataSourceCount, DataSourceTagCount, DataSourceVersion
+from rivergen.db.statements import STATEMENTS, CompiledStatement
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,9 @@ def datasource_tag_count(*, organization_id: int, tag: str) -> int:
 REMEMBERED_COUNT_SQL = "SELECT current_version, CASE WHEN current_version = %s THEN NULL"
 
 
-def remembered_count(queryset: QuerySet[DataSource], *, organization_id: int) -> int:
+def remembered_count(
+    queryset: QuerySet[DataSource], *, organization_id: int, statement_key: Hashable | None = None
+) -> int:
     """Exactly how many of the organization's data sources `queryset` matches.
 
     Counted once per version of the organization's data sources (`DataSourceVersion`),
@@ -75,20 +77,21 @@ def remembered_count(queryset: QuerySet[DataSource], *, organization_id: int) ->
     and counts only if that is not the remembered one, so a write that committed after
     the count makes it count again. The version and the count come from one statement,
     hence one snapshot: the count remembered is exactly the version's.
+
+    `statement_key`, when given, names everything `queryset` was built from: the
+    statement and its cache key are then worked out once (rivergen/db/statements.py).
     """
     scoped = queryset.filter(organization_id=organization_id)
-    query = scoped.order_by().values("pk").query
-    try:
-        sql, params = query.get_compiler(connection=connection).as_sql()
-    except EmptyResultSet:
-        return 0
-    if not _reads_data_sources_alone(query):
+    matched = scoped.order_by().values("pk")
+    statement = STATEMENTS.compiled(matched, None if statement_key is None else (statement_key, "remembered count"))
+    if statement is None:
+        return 0  # the ORM found that nothing can match
+    if "cache_key" not in statement.derived:
+        statement.derived["cache_key"] = _count_cache_key(matched.query, statement, organization_id)
+    key = statement.derived["cache_key"]
+    if key is None:
         return scoped.count()
-    # The statement as the database gets it: a parameter's repr may be shortened (psycopg's
-    # Jsonb shows 35 characters), and two tag lists must never share an entry.
-    postgresql = connection.vendor == "postgresql"
-    sent = connection.ops.compose_sql(sql, params) if postgresql else repr((sql, params))  # type: ignore[attr-defined]
-    key = f"datasource-count:{organization_id}:{hashlib.blake2b(sent.encode(), digest_size=16).hexdigest()}"
+    sql, params = statement.sql, statement.params
     remembered = _remembered(key)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -102,6 +105,18 @@ def remembered_count(queryset: QuerySet[DataSource], *, organization_id: int) ->
     if version is not None:
         _remember(key, (str(version), int(count)))
     return int(count)
+
+
+def _count_cache_key(query: Query, statement: CompiledStatement, organization_id: int) -> str | None:
+    """Where the count of `statement` is remembered; None if a version cannot vouch for it."""
+    if not _reads_data_sources_alone(query):
+        return None
+    # The statement as the database gets it: a parameter's repr may be shortened (psycopg's
+    # Jsonb shows 35 characters), and two tag lists must never share an entry.
+    sql, params = statement.sql, list(statement.params)
+    postgresql = connection.vendor == "postgresql"
+    sent = connection.ops.compose_sql(sql, params) if postgresql else repr((sql, params))  # type: ignore[attr-defined]
+    return f"datasource-count:{organization_id}:{hashlib.blake2b(sent.encode(), digest_size=16).hexdigest()}"
 
 
 def _reads_data_sources_alone(query: Query) -> bool:

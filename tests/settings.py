@@ -31,3 +31,7 @@ CACHES = {
     "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"},
     "counts": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "counts"},
 }
+
+# Every reuse of a compiled list statement compiles again and must match
+# (rivergen/db/statements.py): the whole suite checks the statement keys are complete.
+STATEMENT_CACHE_VERIFY = True

@@ -86,13 +86,17 @@ class DataSourceViewSet(
         filters = self.filterset.form.cleaned_data
         organization_id = self.membership.organization_id
         if ContainsSearchFilter().get_search_terms(self.request):
-            return selectors.remembered_count(queryset, organization_id=organization_id)
+            return selectors.remembered_count(
+                queryset, organization_id=organization_id, statement_key=self.statement_key()
+            )
         tags = filters["tags"]
         if tags:
             alone = filters["workspace_id"] is None and not filters["type"] and not filters["status_filter"]
             if len(tags) == 1 and alone:
                 return selectors.datasource_tag_count(organization_id=organization_id, tag=tags[0])
-            return selectors.remembered_count(queryset, organization_id=organization_id)
+            return selectors.remembered_count(
+                queryset, organization_id=organization_id, statement_key=self.statement_key()
+            )
         return selectors.datasource_count(
             organization_id=organization_id,
             workspace_id=filters["workspace_id"],

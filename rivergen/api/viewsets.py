@@ -4,6 +4,7 @@ A concrete viewset only declares its queryset, serializer, filters and sort fiel
 Messages come from the model's verbose names: "Data source created successfully".
 """
 
+from collections.abc import Hashable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -56,6 +57,18 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
     def count_rows(self, queryset: QuerySet[Any]) -> int:
         """The exact number of rows of the filtered list (a view may know a cheaper way)."""
         return queryset.count()
+
+    def statement_key(self) -> Hashable:
+        """Everything a list's queryset is built from, so its SQL is compiled once (rivergen/db/statements.py).
+
+        `get_queryset` and `filter_queryset` read the organization and the query string
+        (filters, search, sort), nothing else. A view whose list depends on more (the user,
+        a header) adds it here; the test settings' STATEMENT_CACHE_VERIFY catches a miss.
+        """
+        if not hasattr(self, "_statement_key"):
+            query = tuple((name, tuple(values)) for name, values in sorted(self.request.query_params.lists()))
+            self._statement_key = (type(self), self.membership.organization_id, query)
+        return self._statement_key
 
     def message(self, verb: str, plural: bool = False) -> str:
         return f"{self._verbose_name(plural).capitalize()} {verb} successfully"

@@ -1,0 +1,147 @@
+"""Compiled list statements: reused only for the same inputs, always reading current rows."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db.models import QuerySet
+
+from datasources.models import DataSource
+from organizations.models import Organization, Role, Workspace
+from rivergen.db import statements
+from rivergen.db.statements import STATEMENTS, StatementCache
+from tests.conftest import DATA_SOURCES_URL, MemberClientFactory, assert_success
+from tests.factories import DataSourceFactory, WorkspaceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[list[str]]:
+    """The statements compiled, by their SQL, with reuses not compiled again to verify them."""
+    settings.STATEMENT_CACHE_VERIFY = False
+    compiled: list[str] = []
+    original = statements._compile
+
+    def recording(queryset: QuerySet[Any], connection: Any) -> Any:
+        statement = original(queryset, connection)
+        compiled.append(statement.sql if statement else "")
+        return statement
+
+    monkeypatch.setattr(statements, "_compile", recording)
+    STATEMENTS.clear()
+    yield compiled
+    STATEMENTS.clear()
+
+
+def names(response: Any) -> list[str]:
+    return [item["name"] for item in assert_success(response, 200, "Data sources retrieved successfully")["items"]]
+
+
+def rows(organization: Organization) -> QuerySet[DataSource, Any]:
+    return DataSource.objects.filter(organization=organization).order_by("name").values("name", "tags", "created_at")
+
+
+def test_the_same_list_request_compiles_once_and_still_reads_current_rows(
+    member_client: MemberClientFactory, workspace: Workspace, compiles: list[str]
+) -> None:
+    client = member_client(Role.VIEWER, workspace.organization)
+    DataSourceFactory.create(workspace=workspace, name="alpha")
+    url = f"{DATA_SOURCES_URL}?sort_by=name&sort_order=asc"
+    assert names(client.get(url)) == ["alpha"]
+    assert len(compiles) == 1
+    DataSourceFactory.create(workspace=workspace, name="beta")
+    assert names(client.get(url)) == ["alpha", "beta"]
+    assert len(compiles) == 1  # the same statement, run again
+
+
+def test_organizations_never_share_a_statement(
+    member_client: MemberClientFactory,
+    organization: Organization,
+    other_organization: Organization,
+    compiles: list[str],
+) -> None:
+    DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=organization), name="ours")
+    DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=other_organization), name="theirs")
+    ours, theirs = member_client(Role.VIEWER, organization), member_client(Role.VIEWER, other_organization)
+    for _ in range(2):
+        assert names(ours.get(DATA_SOURCES_URL)) == ["ours"]
+        assert names(theirs.get(DATA_SOURCES_URL)) == ["theirs"]
+    assert len(compiles) == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("search=alp", ["alpha"]),
+        ("search=bet", ["beta"]),
+        ("tags=x", ["alpha"]),
+        ("tags=y", ["beta"]),
+        ("sort_by=name&sort_order=desc", ["beta", "alpha"]),
+        ("sort_by=name&sort_order=asc", ["alpha", "beta"]),
+        ("sort_by=name&sort_order=asc&page_size=1", ["alpha"]),
+        ("sort_by=name&sort_order=asc&page_size=1&page=2", ["beta"]),
+    ],
+)
+def test_each_query_string_gets_its_own_statement(
+    member_client: MemberClientFactory, workspace: Workspace, compiles: list[str], query: str, expected: list[str]
+) -> None:
+    client = member_client(Role.VIEWER, workspace.organization)
+    DataSourceFactory.create(workspace=workspace, name="alpha", tags=["x"])
+    DataSourceFactory.create(workspace=workspace, name="beta", tags=["y"])
+    # Every other query first, so a wrong reuse would answer their rows.
+    for other in ("search=alp", "search=bet", "tags=x", "tags=y", "sort_by=name&sort_order=desc", "page_size=1"):
+        client.get(f"{DATA_SOURCES_URL}?{other}")
+    assert names(client.get(f"{DATA_SOURCES_URL}?{query}")) == expected
+
+
+def test_rows_come_back_as_the_orm_reads_them(workspace: Workspace) -> None:
+    DataSourceFactory.create(workspace=workspace, name="alpha", tags=["x", "y"])
+    DataSourceFactory.create(workspace=workspace, name="beta", tags=[])
+    cache = StatementCache()
+    expected = list(rows(workspace.organization))
+    assert cache.values(rows(workspace.organization), "key") == expected
+    assert cache.values(rows(workspace.organization), "key") == expected  # reused
+    assert isinstance(expected[0]["tags"], list)
+
+
+def test_a_query_that_can_match_nothing_reads_nothing(workspace: Workspace) -> None:
+    DataSourceFactory.create(workspace=workspace)
+    cache = StatementCache()
+    nothing = DataSource.objects.filter(pk__in=[]).values("name")
+    assert cache.values(nothing, "none") == []
+    assert cache.values(nothing, "none") == []
+
+
+def test_querysets_of_instances_are_read_as_usual(workspace: Workspace) -> None:
+    source = DataSourceFactory.create(workspace=workspace)
+    assert StatementCache().values(DataSource.objects.filter(pk=source.pk), "instances") == [source]
+
+
+def test_a_key_naming_two_statements_fails_loudly(workspace: Workspace, settings: Any) -> None:
+    settings.STATEMENT_CACHE_VERIFY = True
+    cache = StatementCache()
+    cache.values(rows(workspace.organization), "incomplete")
+    with pytest.raises(AssertionError, match="incomplete"):
+        cache.values(rows(workspace.organization).filter(name="other"), "incomplete")
+
+
+def test_the_least_recently_used_statement_goes_first(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, compiles: list[str]
+) -> None:
+    monkeypatch.setattr(StatementCache, "size", 2)
+    cache = StatementCache()
+    for key in ("a", "b", "a", "c", "a", "b"):
+        cache.values(rows(workspace.organization), key)
+    # a, b compiled; a reused; c pushed b out; a reused; b compiled again.
+    assert len(compiles) == 4
+
+
+def test_columns_the_ordering_adds_are_left_out_of_the_rows(workspace: Workspace) -> None:
+    DataSourceFactory.create(workspace=workspace, name="alpha")
+    DataSourceFactory.create(workspace=workspace, name="beta")
+    # DISTINCT with an ordering outside the select list: the ORM selects created_at too.
+    distinct_names = DataSource.objects.values("name").distinct().order_by("-created_at")
+    expected = list(distinct_names)
+    assert expected == [{"name": "beta"}, {"name": "alpha"}]
+    assert StatementCache().values(distinct_names, "distinct") == expected
