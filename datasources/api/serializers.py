@@ -89,9 +89,6 @@ class DataSourceSerializer(ColumnRepresentationMixin, serializers.ModelSerialize
         ]
 
     read_columns = tuple(field for field in Meta.fields if field not in DataSource.CREDENTIAL_FIELDS)
-    timestamp_columns = frozenset(
-        {"last_tested_at", "last_successful_connection_at", "schema_discovered_at", "created_at", "updated_at"}
-    )
 
     def create(self, validated_data: dict[str, Any]) -> DataSource:
         with self._model_errors_as_field_errors():

@@ -1,4 +1,5 @@
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -6,9 +7,20 @@ import orjson
 from django.utils.functional import Promise
 from rest_framework import renderers
 
+#: The contract's timestamps: UTC, second precision, `Z` suffix (also DRF's DATETIME_FORMAT).
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# orjson writes a UTC datetime in exactly that format with these options; naive ones are
+# UTC (USE_TZ stores UTC). Datetimes reach the renderer in UTC (ColumnRepresentationMixin).
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_NAIVE_UTC
+
 
 def _default(value: Any) -> Any:
-    """Types orjson does not know: lazy translation strings (DRF's messages), decimals."""
+    """Types orjson does not know: lazy translation strings (DRF's messages), decimals.
+
+    The standard library's encoder (the fallback below) knows no datetimes either.
+    """
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).strftime(TIMESTAMP_FORMAT)
     if isinstance(value, Promise | Decimal):
         return str(value)
     if hasattr(value, "tolist"):
@@ -20,6 +32,7 @@ class JSONRenderer(renderers.JSONRenderer):
     """JSON with orjson (several times faster than the standard library's encoder).
 
     Declares the charset the contract names; DRF's browsable API asks for indentation.
+    Datetimes are written as the contract's timestamps (TIMESTAMP_FORMAT).
     """
 
     charset = "utf-8"
@@ -27,7 +40,7 @@ class JSONRenderer(renderers.JSONRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         if data is None:
             return b""
-        options = orjson.OPT_NON_STR_KEYS
+        options = _OPTIONS
         if self.get_indent(accepted_media_type or "", renderer_context or {}):
             options |= orjson.OPT_INDENT_2
         try:
