@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from organizations.models import Organization, Role, Workspace
+from rivergen.db.statements import STATEMENTS
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory, WorkspaceFactory
 from tests.owasp import OwaspSummary
 
@@ -79,6 +80,8 @@ def _clear_cache() -> None:
     # Throttle counters live in the caches; each test starts with none.
     for cache in caches.all():
         cache.clear()
+    # Compiled list statements too, so no test depends on what an earlier one compiled.
+    STATEMENTS.clear()
 
 
 @pytest.fixture

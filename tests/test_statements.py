@@ -10,8 +10,8 @@ from datasources.models import DataSource
 from organizations.models import Organization, Role, Workspace
 from rivergen.db import statements
 from rivergen.db.statements import STATEMENTS, StatementCache
-from tests.conftest import DATA_SOURCES_URL, MemberClientFactory, assert_success
-from tests.factories import DataSourceFactory, WorkspaceFactory
+from tests.conftest import DATA_SOURCES_URL, MemberClient, MemberClientFactory, assert_success
+from tests.factories import DataSourceFactory, MembershipFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +68,37 @@ def test_organizations_never_share_a_statement(
         assert names(ours.get(DATA_SOURCES_URL)) == ["ours"]
         assert names(theirs.get(DATA_SOURCES_URL)) == ["theirs"]
     assert len(compiles) == 2
+
+
+def test_one_user_switching_organizations_gets_each_ones_rows(
+    organization: Organization, other_organization: Organization, compiles: list[str]
+) -> None:
+    membership = MembershipFactory.create(role=Role.VIEWER, organization=organization)
+    MembershipFactory.create(role=Role.VIEWER, organization=other_organization, user=membership.user)
+    DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=organization), name="ours")
+    DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=other_organization), name="theirs")
+    client = MemberClient(membership.user)
+    for _ in range(2):
+        for query in ("", "?search=s"):  # the page alone, and the page with a remembered count
+            url = DATA_SOURCES_URL + query
+            assert names(client.get(url, HTTP_X_ORGANIZATION_ID=str(other_organization.pk))) == ["theirs"]
+            assert names(client.get(url, HTTP_X_ORGANIZATION_ID=str(organization.pk))) == ["ours"]
+            assert names(client.get(url)) == ["ours"]  # the earliest membership
+
+
+def test_a_long_query_string_is_not_kept(
+    member_client: MemberClientFactory, workspace: Workspace, compiles: list[str]
+) -> None:
+    client = member_client(Role.VIEWER, workspace.organization)
+    DataSourceFactory.create(workspace=workspace, name="alpha")
+    # Unknown parameters are ignored, but a client could fill the statements with them.
+    url = f"{DATA_SOURCES_URL}?{'&'.join(f'unknown{index}=1' for index in range(200))}"
+    for _ in range(2):
+        assert names(client.get(url)) == ["alpha"]
+    assert compiles == []  # read through the ORM as usual, nothing kept
+    for _ in range(2):
+        assert names(client.get(f"{DATA_SOURCES_URL}?unknown=1")) == ["alpha"]
+    assert len(compiles) == 1
 
 
 @pytest.mark.parametrize(

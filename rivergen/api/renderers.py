@@ -10,7 +10,9 @@ from rest_framework import renderers
 #: The contract's timestamps: UTC, second precision, `Z` suffix (also DRF's DATETIME_FORMAT).
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # orjson writes a UTC datetime in exactly that format with these options; naive ones are
-# UTC (USE_TZ stores UTC). Datetimes reach the renderer in UTC (ColumnRepresentationMixin).
+# read as UTC (USE_TZ stores UTC). An aware datetime in another zone would keep its offset:
+# datetimes must reach the renderer in UTC, as the database and ColumnRepresentationMixin
+# hand them over (the fallback below converts; orjson cannot without a Python call each).
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_NAIVE_UTC
 
 

@@ -37,4 +37,6 @@ class ColumnRepresentationMixin:
 
 
 def _in_utc(value: Any) -> Any:
-    return value.astimezone(UTC) if isinstance(value, datetime) else value
+    if not isinstance(value, datetime):
+        return value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)  # naive: UTC (USE_TZ)

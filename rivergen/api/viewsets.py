@@ -32,6 +32,8 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
     sort_fields: tuple[str, ...] = ("id",)
     default_sort_by = "id"
     default_sort_order = "asc"
+    #: Longer query strings are not keyed (statement_key).
+    max_statement_key_query = 1024
     # PUT is not part of the contract: updates are partial (PATCH).
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -58,16 +60,21 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
         """The exact number of rows of the filtered list (a view may know a cheaper way)."""
         return queryset.count()
 
-    def statement_key(self) -> Hashable:
+    def statement_key(self) -> Hashable | None:
         """Everything a list's queryset is built from, so its SQL is compiled once (rivergen/db/statements.py).
 
-        `get_queryset` and `filter_queryset` read the organization and the query string
-        (filters, search, sort), nothing else. A view whose list depends on more (the user,
-        a header) adds it here; the test settings' STATEMENT_CACHE_VERIFY catches a miss.
+        `get_queryset` and `filter_queryset` read the organization, the action and the query
+        string (filters, search, sort), nothing else. A view whose list depends on more (the
+        user, a header) adds it here; the test settings' STATEMENT_CACHE_VERIFY catches a
+        miss. None for a long query string: compiled as usual, so no client can make the
+        remembered statements hold much memory (an entry is ~20 KB with a short one).
         """
         if not hasattr(self, "_statement_key"):
-            query = tuple((name, tuple(values)) for name, values in sorted(self.request.query_params.lists()))
-            self._statement_key = (type(self), self.membership.organization_id, query)
+            self._statement_key: Hashable | None = None
+            if len(self.request.META.get("QUERY_STRING", "")) <= self.max_statement_key_query:
+                query = tuple((name, tuple(values)) for name, values in sorted(self.request.query_params.lists()))
+                kwargs = tuple(sorted(self.kwargs.items()))
+                self._statement_key = (type(self), self.action, kwargs, self.membership.organization_id, query)
         return self._statement_key
 
     def message(self, verb: str, plural: bool = False) -> str:
