@@ -7,16 +7,21 @@ noise. CPU time is this process's (the Django side); on a shared machine take th
 of a few runs.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/rivergen_overhead \\
-        .venv/bin/python bench/list_overhead.py [--rows 2500] [--requests 400]
+        .venv/bin/python bench/list_overhead.py [--rows 2500] [--requests 400] [--pieces]
+
+--pieces: where the default list's CPU goes, each step's share timed by wrapping it.
 """
 
 import argparse
+import collections
+import functools
 import io
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rivergen.settings")
@@ -124,13 +129,62 @@ def count_statements(client: WSGIClient, url: str) -> list[str]:
     return statements
 
 
+def time_pieces(client: WSGIClient, url: str, requests: int) -> None:
+    """CPU per request of each step of a list request (nested steps are inside their parent)."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from rest_framework import serializers, views
+
+    from datasources.api.views import DataSourceViewSet
+    from rivergen.api import pagination, renderers, viewsets
+    from rivergen.api.tenancy import OrganizationScopedMixin
+
+    spent: collections.Counter[str] = collections.Counter()
+    labels: list[str] = []  # in the order registered: each step above the steps inside it
+
+    def timed(owner: Any, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        @functools.wraps(original)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[label] += time.process_time() - started
+
+        setattr(owner, name, wrapper)
+        labels.append(label)
+
+    timed(WSGIHandler, "__call__", "whole request (WSGI handler)")
+    timed(views.APIView, "dispatch", "  DRF dispatch")
+    timed(views.APIView, "initial", "    token, role check (membership), throttle")
+    timed(OrganizationScopedMixin, "get_queryset", "    scoped queryset")
+    timed(viewsets.OrganizationScopedViewSet, "filter_queryset", "    filters, search, sort")
+    timed(pagination.EnvelopePagination, "paginate_queryset", "    pagination: count and page")
+    timed(DataSourceViewSet, "count_rows", "      the count")
+    timed(serializers.ListSerializer, "to_representation", "    rows")
+    timed(pagination.EnvelopePagination, "get_paginated_response", "    envelope")
+    timed(renderers.JSONRenderer, "render", "  JSON")
+    for _ in range(50):
+        client.get(url)
+    spent.clear()
+    for _ in range(requests):
+        client.get(url)
+    for label in labels:
+        print(f"{label:<46} {spent[label] * 1e6 / requests:7.0f} µs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=2500)
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--pieces", action="store_true", help="time each step of the default list instead")
     args = parser.parse_args()
     token = ensure_data(args.rows)
     client = WSGIClient(token)
+    if args.pieces:
+        time_pieces(client, "/api/v1/data-sources", args.requests)
+        return
     print(f"{'query':<22} {'wall p50':>9} {'cpu mean':>9} {'sql':>4}")
     for label, query in QUERIES.items():
         url = f"/api/v1/data-sources?{query}"
