@@ -7,8 +7,8 @@ same queryset every time it is made with the same inputs, so its compiled statem
 remembered under a key naming those inputs, and only executed again.
 
 The caller owns the key, and it must name everything the queryset was built from
-(for the API's lists: the viewset, the organization, the query string and the page's
-slice, `OrganizationScopedViewSet.statement_key`). With `STATEMENT_CACHE_VERIFY` on
+(for the API's lists: the viewset and its action, the organization, the query string,
+and the page's slice; `OrganizationScopedViewSet.statement_key`). With `STATEMENT_CACHE_VERIFY` on
 (the test settings) every reuse compiles again and fails loudly on any difference, so
 the whole suite checks that the keys are complete.
 
