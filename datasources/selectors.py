@@ -81,16 +81,21 @@ def remembered_count(
     `statement_key`, when given, names everything `queryset` was built from: the
     statement and its cache key are then worked out once (rivergen/db/statements.py).
     """
-    scoped = queryset.filter(organization_id=organization_id)
-    matched = scoped.order_by().values("pk")
-    statement = STATEMENTS.compiled(matched, None if statement_key is None else (statement_key, "remembered count"))
+
+    def matched() -> QuerySet[DataSource, Any]:
+        return queryset.filter(organization_id=organization_id).order_by().values("pk")
+
+    # Built only when compiled: with a key seen before, not at all (~0.1 ms of CPU).
+    statement = STATEMENTS.compiled_from(
+        None if statement_key is None else (statement_key, "remembered count"), matched, using=queryset.db
+    )
     if statement is None:
         return 0  # the ORM found that nothing can match
     if "cache_key" not in statement.derived:
-        statement.derived["cache_key"] = _count_cache_key(matched.query, statement, organization_id)
+        statement.derived["cache_key"] = _count_cache_key(statement.compiler.query, statement, organization_id)
     key = statement.derived["cache_key"]
     if key is None:
-        return scoped.count()
+        return queryset.filter(organization_id=organization_id).count()
     sql, params = statement.sql, statement.params
     remembered = _remembered(key)
     with connection.cursor() as cursor:

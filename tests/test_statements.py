@@ -6,11 +6,12 @@ from typing import Any
 import pytest
 from django.db.models import QuerySet
 
-from datasources.models import DataSource
+from datasources.api.views import DataSourceViewSet
+from datasources.models import DataSource, DataSourceType
 from organizations.models import Organization, Role, Workspace
 from rivergen.db import statements
 from rivergen.db.statements import STATEMENTS, StatementCache
-from tests.conftest import DATA_SOURCES_URL, MemberClient, MemberClientFactory, assert_success
+from tests.conftest import DATA_SOURCES_URL, MemberClient, MemberClientFactory, assert_error, assert_success
 from tests.factories import DataSourceFactory, MembershipFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +35,11 @@ def compiles(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[list[st
     STATEMENTS.clear()
 
 
+LISTED = "Data sources retrieved successfully"
+
+
 def names(response: Any) -> list[str]:
-    return [item["name"] for item in assert_success(response, 200, "Data sources retrieved successfully")["items"]]
+    return [item["name"] for item in assert_success(response, 200, LISTED)["items"]]
 
 
 def rows(organization: Organization) -> QuerySet[DataSource, Any]:
@@ -176,3 +180,71 @@ def test_columns_the_ordering_adds_are_left_out_of_the_rows(workspace: Workspace
     expected = list(distinct_names)
     assert expected == [{"name": "beta"}, {"name": "alpha"}]
     assert StatementCache().values(distinct_names, "distinct") == expected
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The query strings whose list queryset was built (filters validated, scope, sort)."""
+    built: list[str] = []
+    original = DataSourceViewSet.filter_queryset
+
+    def recording(view: DataSourceViewSet, queryset: Any) -> Any:
+        if view.action == "list":
+            built.append(view.request.META.get("QUERY_STRING", ""))
+        return original(view, queryset)
+
+    monkeypatch.setattr(DataSourceViewSet, "filter_queryset", recording)
+    return built
+
+
+def test_the_same_list_request_builds_its_queryset_once_and_counts_current_rows(
+    member_client: MemberClientFactory, workspace: Workspace, compiles: list[str], builds: list[str]
+) -> None:
+    client = member_client(Role.VIEWER, workspace.organization)
+    DataSourceFactory.create_batch(2, workspace=workspace, type=DataSourceType.POSTGRESQL)
+    url = f"{DATA_SOURCES_URL}?type=postgresql&page_size=1"
+    assert assert_success(client.get(url), 200, LISTED)["pagination"]["total_items"] == 2
+    DataSourceFactory.create(workspace=workspace, type=DataSourceType.POSTGRESQL)
+    DataSourceFactory.create(workspace=workspace, type=DataSourceType.MYSQL)
+    # Built once; the filters it validated still pick the count.
+    assert assert_success(client.get(url), 200, LISTED)["pagination"]["total_items"] == 3
+    assert builds == ["type=postgresql&page_size=1"]
+    assert assert_success(client.get(f"{DATA_SOURCES_URL}?type=mysql"), 200, LISTED)["pagination"]["total_items"] == 1
+    assert builds == ["type=postgresql&page_size=1", "type=mysql"]
+
+
+def test_a_refused_list_request_is_refused_every_time(
+    member_client: MemberClientFactory, workspace: Workspace, compiles: list[str], builds: list[str]
+) -> None:
+    client = member_client(Role.VIEWER, workspace.organization)
+    DataSourceFactory.create(workspace=workspace)
+    for _ in range(2):
+        details = assert_error(client.get(f"{DATA_SOURCES_URL}?type=nosuchtype"), 400, "VALIDATION_ERROR")
+        assert "type" in details
+    assert len(builds) == 2  # nothing kept from a refused request
+
+
+def test_a_remembered_queryset_is_never_read_itself(workspace: Workspace) -> None:
+    DataSourceFactory.create(workspace=workspace, name="alpha")
+    cache = StatementCache()
+
+    def build() -> tuple[QuerySet[Any], dict[str, Any]]:
+        return rows(workspace.organization), {"built": True}
+
+    first, state = cache.queryset("list", build)
+    assert [row["name"] for row in first] == ["alpha"]  # evaluated: its result cache is filled
+    DataSourceFactory.create(workspace=workspace, name="beta")
+    again, same_state = cache.queryset("list", build)
+    assert again is not first
+    assert [row["name"] for row in again] == ["alpha", "beta"]
+    assert same_state is state
+
+
+def test_a_key_building_two_querysets_or_two_states_fails_loudly(workspace: Workspace, settings: Any) -> None:
+    settings.STATEMENT_CACHE_VERIFY = True
+    cache = StatementCache()
+    cache.queryset("incomplete", lambda: (rows(workspace.organization), {"type": ["mysql"]}))
+    with pytest.raises(AssertionError, match="incomplete"):
+        cache.queryset("incomplete", lambda: (rows(workspace.organization).filter(name="x"), {"type": ["mysql"]}))
+    with pytest.raises(AssertionError, match="incomplete"):
+        cache.queryset("incomplete", lambda: (rows(workspace.organization), {"type": ["csv"]}))

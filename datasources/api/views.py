@@ -50,7 +50,6 @@ class DataSourceViewSet(
     serializer_class = DataSourceSerializer
     filter_backends = [FilterSetBackend, ContainsSearchFilter, SortFilter]
     filterset_class = DataSourceFilterSet
-    filterset: DataSourceFilterSet  # the validated filters of a list request (FilterSetBackend)
     search_fields = ("name", "description")
     sort_fields = (
         "id",
@@ -83,7 +82,8 @@ class DataSourceViewSet(
         Search, several tags, or a tag with other filters match inside rows: count rows,
         once per version of the organization's data sources.
         """
-        filters = self.filterset.form.cleaned_data
+        filters = self.list_filters
+        assert filters is not None, "FilterSetBackend validated them"
         organization_id = self.membership.organization_id
         if ContainsSearchFilter().get_search_terms(self.request):
             return selectors.remembered_count(

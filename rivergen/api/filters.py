@@ -169,10 +169,12 @@ class _SharedFields(dict[str, forms.Field]):
 
 
 class FilterSetBackend(DjangoFilterBackend):
-    """django-filter's backend, keeping the validated filterset on the view.
+    """django-filter's backend, keeping the validated filters on the view.
 
-    Views read `view.filterset.form.cleaned_data` when they need the parsed filters
-    again (DataSourceViewSet counts from them).
+    Views read `view.list_filters` when they need the parsed filters again
+    (DataSourceViewSet counts from them). Only the values: a list's queryset and its
+    filters are remembered across requests (ListModelMixin.list_queryset), the form and
+    the request are not.
     """
 
     def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
@@ -181,7 +183,7 @@ class FilterSetBackend(DjangoFilterBackend):
             return queryset
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
-        view.filterset = filterset
+        view.list_filters = filterset.form.cleaned_data
         return filterset.qs
 
 

@@ -4,7 +4,7 @@ A concrete viewset only declares its queryset, serializer, filters and sort fiel
 Messages come from the model's verbose names: "Data source created successfully".
 """
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rivergen.api.envelope import success_response
 from rivergen.api.filters import ContainsSearchFilter, SortFilter
 from rivergen.api.tenancy import OrganizationScopedMixin, RolePermission
+from rivergen.db.statements import STATEMENTS
 from rivergen.ids import parse_bigint_id
 
 #: Path ids: any one path segment, so `/data-sources/abc` is authenticated and answers
@@ -93,9 +94,29 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
 class ListModelMixin(OrganizationScopedViewSet):
     _list_querysets: dict[tuple[str, ...], QuerySet[Any]]  # per class, by read columns
 
+    #: The list's validated filters, as the filter backends left them (read only: shared).
+    list_filters: Mapping[str, Any] | None = None
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(self.list_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def list_queryset(self) -> QuerySet[Any]:
+        """`filter_queryset(get_queryset())`, built once per `statement_key` (rivergen/db/statements.py).
+
+        Building it (scope, filter form, search, sort) cost ~0.65 ms of a list request's
+        CPU. The same key builds the same queryset and passes the same validation, so
+        later requests reuse it, and the filters it validated (`list_filters`).
+        """
+        key = self.statement_key()
+        if key is None:
+            return self.filter_queryset(self.get_queryset())
+
+        def build() -> tuple[QuerySet[Any], Mapping[str, Any] | None]:
+            return self.filter_queryset(self.get_queryset()), self.list_filters
+
+        queryset, self.list_filters = STATEMENTS.queryset(key, build)
+        return queryset
 
     def unscoped_queryset(self) -> QuerySet[Any]:
         """For a list, rows as dicts of exactly the returned columns: no model instances to build.
