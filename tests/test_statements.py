@@ -2,16 +2,27 @@
 
 from collections.abc import Iterator
 from typing import Any
+from unittest.mock import ANY
 
+import django_filters
 import pytest
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.urls import path
+from rest_framework.filters import OrderingFilter
 
 from datasources.api.views import DataSourceViewSet
 from datasources.models import DataSource, DataSourceType
 from organizations.models import Organization, Role, Workspace
+from rivergen.api.filters import FilterSet
 from rivergen.db import statements
 from rivergen.db.statements import STATEMENTS, StatementCache
-from tests.conftest import DATA_SOURCES_URL, MemberClient, MemberClientFactory, assert_error, assert_success
+from tests.conftest import (
+    DATA_SOURCES_URL,
+    MemberClient,
+    MemberClientFactory,
+    assert_error,
+    assert_success,
+)
 from tests.factories import DataSourceFactory, MembershipFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -224,20 +235,98 @@ def test_a_refused_list_request_is_refused_every_time(
     assert len(builds) == 2  # nothing kept from a refused request
 
 
-def test_a_remembered_queryset_is_never_read_itself(workspace: Workspace) -> None:
+def test_a_remembered_queryset_is_never_handed_out_itself(workspace: Workspace) -> None:
     DataSourceFactory.create(workspace=workspace, name="alpha")
+    DataSourceFactory.create(workspace=workspace, name="beta")
     cache = StatementCache()
 
     def build() -> tuple[QuerySet[Any], dict[str, Any]]:
         return rows(workspace.organization), {"built": True}
 
     first, state = cache.queryset("list", build)
-    assert [row["name"] for row in first] == ["alpha"]  # evaluated: its result cache is filled
-    DataSourceFactory.create(workspace=workspace, name="beta")
     again, same_state = cache.queryset("list", build)
-    assert again is not first
-    assert [row["name"] for row in again] == ["alpha", "beta"]
-    assert same_state is state
+    assert again is not first and same_state is state
+    # What one request does to its queryset in place stays in that request.
+    first.query.add_q(Q(name="alpha"))
+    again.query.set_limits(0, 1)
+    assert [row["name"] for row in again] == ["alpha"]
+    third, _state = cache.queryset("list", build)
+    assert third is not again
+    assert [row["name"] for row in third] == ["alpha", "beta"]
+
+
+def test_every_page_of_a_list_shares_its_queryset_and_counts_current_rows(
+    member_client: MemberClientFactory, workspace: Workspace, compiles: list[str], builds: list[str]
+) -> None:
+    client = member_client(Role.VIEWER, workspace.organization)
+    DataSourceFactory.create(workspace=workspace, name="prod a", tags=["x", "y"])
+    DataSourceFactory.create(workspace=workspace, name="prod b", tags=["x", "y"])
+    DataSourceFactory.create(workspace=workspace, name="test c", tags=["x"])
+    # Totals counted by the remembered count; each list then gets a row of its own.
+    for query, new_row in (("search=prod", {"name": "prod d", "tags": []}), ("tags=x,y", {"tags": ["x", "y"]})):
+        for page in (1, 2, 1):
+            data = assert_success(client.get(f"{DATA_SOURCES_URL}?{query}&page_size=1&page={page}"), 200, LISTED)
+            assert data["pagination"]["total_items"] == 2
+        DataSourceFactory.create(workspace=workspace, **new_row)
+        data = assert_success(client.get(f"{DATA_SOURCES_URL}?{query}&page_size=1&page=3"), 200, LISTED)
+        assert data["pagination"]["total_items"] == 3
+        assert len(data["items"]) == 1
+    assert builds == ["search=prod&page_size=1&page=1", "tags=x,y&page_size=1&page=1"]
+    # Per list: the page 1 statement, the remembered count's, the last page's (pages 2 and 3
+    # of 2 and 3 rows are each read from the far end: the same statement).
+    assert len(compiles) == 6
+
+
+class ByWorkspace(FilterSet):
+    """A filter that checks its value against rows: valid today, refused once the row is gone."""
+
+    workspace = django_filters.ModelChoiceFilter(queryset=Workspace.objects.all())
+
+    class Meta:
+        model = DataSource
+        fields = ["workspace"]
+
+
+class ByWorkspaceViewSet(DataSourceViewSet):
+    filterset_class = ByWorkspace
+
+
+urlpatterns = [path("by-workspace", ByWorkspaceViewSet.as_view({"get": "list"}))]
+
+
+@pytest.mark.urls(__name__)
+def test_a_list_whose_filters_read_rows_is_built_and_validated_every_time(
+    workspace: Workspace, compiles: list[str]
+) -> None:
+    membership = MembershipFactory.create(role=Role.VIEWER, organization=workspace.organization)
+    DataSourceFactory.create(workspace=workspace, name="alpha")
+    client, url = MemberClient(membership.user), f"/by-workspace?workspace={workspace.pk}"
+    assert names(client.get(url)) == ["alpha"]
+    DataSource.objects.all().delete()
+    workspace.delete()
+    assert assert_error(client.get(url), 400, "VALIDATION_ERROR") == {"workspace": [ANY]}
+
+
+def test_only_filters_that_read_the_query_string_alone_build_a_list_once() -> None:
+    class ByMethod(FilterSet):
+        named = django_filters.CharFilter(method="by_name")  # may read the request's user
+
+    class ByValue(FilterSet):
+        named = django_filters.CharFilter(field_name="name")
+
+    def viewset(**attributes: Any) -> type[DataSourceViewSet]:
+        return type("Listed", (DataSourceViewSet,), attributes)
+
+    assert DataSourceViewSet.builds_list_from_query_alone()
+    assert viewset(filterset_class=ByValue).builds_list_from_query_alone()
+    assert not ByWorkspaceViewSet.builds_list_from_query_alone()
+    assert not viewset(filterset_class=ByMethod).builds_list_from_query_alone()
+    # django-filter generates a ModelChoiceFilter for a foreign key.
+    assert not viewset(filterset_class=None, filterset_fields=["workspace"]).builds_list_from_query_alone()
+    # A backend that does not say what it reads.
+    assert not viewset(
+        filter_backends=[*DataSourceViewSet.filter_backends, OrderingFilter]
+    ).builds_list_from_query_alone()
 
 
 def test_a_key_building_two_querysets_or_two_states_fails_loudly(workspace: Workspace, settings: Any) -> None:

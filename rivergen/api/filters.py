@@ -2,6 +2,11 @@
 
 Every backend validates its parameters and raises ValidationError, which the
 exception handler answers as 400 VALIDATION_ERROR with the parameter as the field.
+
+A backend whose validation and filtering read nothing but the query string says so with
+`builds_from_query_alone(view)`: a list's queryset is then built once per query string
+and organization (ListModelMixin.list_queryset). Any other backend has its list built
+on every request.
 """
 
 import copy
@@ -11,6 +16,7 @@ import django_filters
 from django import forms
 from django.db.models import F, OrderBy, QuerySet
 from django.http import QueryDict
+from django_filters.filters import AllValuesFilter, AllValuesMultipleFilter, QuerySetRequestMixin
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from rest_framework.exceptions import ValidationError
@@ -29,6 +35,9 @@ class ContainsSearchFilter(SearchFilter):
 
     search_param = "search"
     max_length = 200
+
+    def builds_from_query_alone(self, view: Any) -> bool:
+        return True
 
     def get_search_terms(self, request: Request) -> list[str]:
         value = request.query_params.get(self.search_param, "")
@@ -65,6 +74,9 @@ class SortFilter(BaseFilterBackend):
 
     sort_by_param = "sort_by"
     sort_order_param = "sort_order"
+
+    def builds_from_query_alone(self, view: Any) -> bool:
+        return True
 
     def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
         sort_fields: tuple[str, ...] = view.sort_fields
@@ -177,6 +189,17 @@ class FilterSetBackend(DjangoFilterBackend):
     the request are not.
     """
 
+    def builds_from_query_alone(self, view: Any) -> bool:
+        """No filter checks its value against rows (ModelChoiceFilter, AllValuesFilter: a row
+        gone would go on being accepted) or runs a `method` (which may read the user)."""
+        filterset_class = getattr(view, "filterset_class", None)
+        if filterset_class is None:
+            return getattr(view, "filterset_fields", None) is None
+        return not any(
+            isinstance(filter_, _READS_MORE_THAN_ITS_VALUE) or filter_.method is not None
+            for filter_ in filterset_class.base_filters.values()
+        )
+
     def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
         filterset = self.get_filterset(request, queryset, view)
         if filterset is None:
@@ -185,6 +208,9 @@ class FilterSetBackend(DjangoFilterBackend):
             raise translate_validation(filterset.errors)
         view.list_filters = filterset.form.cleaned_data
         return filterset.qs
+
+
+_READS_MORE_THAN_ITS_VALUE = (QuerySetRequestMixin, AllValuesFilter, AllValuesMultipleFilter)
 
 
 class CSVMultipleChoiceField(forms.MultipleChoiceField):

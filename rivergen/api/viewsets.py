@@ -62,18 +62,28 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
         return queryset.count()
 
     def statement_key(self) -> Hashable | None:
-        """Everything a list's queryset is built from, so its SQL is compiled once (rivergen/db/statements.py).
+        """Everything a list's queryset is built from (rivergen/db/statements.py).
 
+        Under this key the list's queryset is built and validated once (`list_queryset`),
+        and its count's and pages' SQL compiled once (the paginator adds each page's slice).
         `get_queryset` and `filter_queryset` read the organization, the action and the query
-        string (filters, search, sort), nothing else. A view whose list depends on more (the
-        user, a header) adds it here; the test settings' STATEMENT_CACHE_VERIFY catches a
-        miss. None for a long query string: compiled as usual, so no client can make the
-        remembered statements hold much memory (an entry is ~20 KB with a short one).
+        string (filters, search, sort; not the page and its size, which only the paginator
+        reads), nothing else (a filter backend that may read more has the queryset built on
+        every request: `builds_list_from_query_alone`). A view whose list depends on more
+        (the user, a header) adds it here; the test settings' STATEMENT_CACHE_VERIFY
+        catches a miss.
+        None for a long query string: built as usual, so no client can make the remembered
+        statements hold much memory (an entry is ~20 KB with a short one).
         """
         if not hasattr(self, "_statement_key"):
             self._statement_key: Hashable | None = None
             if len(self.request.META.get("QUERY_STRING", "")) <= self.max_statement_key_query:
-                query = tuple((name, tuple(values)) for name, values in sorted(self.request.query_params.lists()))
+                paging = [getattr(self.paginator, name, "") for name in ("page_query_param", "page_size_query_param")]
+                query = tuple(
+                    (name, tuple(values))
+                    for name, values in sorted(self.request.query_params.lists())
+                    if name not in paging
+                )
                 kwargs = tuple(sorted(self.kwargs.items()))
                 self._statement_key = (type(self), self.action, kwargs, self.membership.organization_id, query)
         return self._statement_key
@@ -93,6 +103,7 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
 
 class ListModelMixin(OrganizationScopedViewSet):
     _list_querysets: dict[tuple[str, ...], QuerySet[Any]]  # per class, by read columns
+    _builds_list_from_query_alone: bool  # per class
 
     #: The list's validated filters, as the filter backends left them (read only: shared).
     list_filters: Mapping[str, Any] | None = None
@@ -108,7 +119,7 @@ class ListModelMixin(OrganizationScopedViewSet):
         CPU. The same key builds the same queryset and passes the same validation, so
         later requests reuse it, and the filters it validated (`list_filters`).
         """
-        key = self.statement_key()
+        key = self.statement_key() if self.builds_list_from_query_alone() else None
         if key is None:
             return self.filter_queryset(self.get_queryset())
 
@@ -117,6 +128,16 @@ class ListModelMixin(OrganizationScopedViewSet):
 
         queryset, self.list_filters = STATEMENTS.queryset(key, build)
         return queryset
+
+    @classmethod
+    def builds_list_from_query_alone(cls) -> bool:
+        """Whether each filter backend validates and filters by the query string alone (rivergen/api/filters.py)."""
+        if "_builds_list_from_query_alone" not in cls.__dict__:
+            cls._builds_list_from_query_alone = all(
+                getattr(backend(), "builds_from_query_alone", lambda view: False)(cls)
+                for backend in cls.filter_backends
+            )
+        return cls._builds_list_from_query_alone
 
     def unscoped_queryset(self) -> QuerySet[Any]:
         """For a list, rows as dicts of exactly the returned columns: no model instances to build.

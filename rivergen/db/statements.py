@@ -17,9 +17,10 @@ is skipped the same way: `StatementCache.queryset` keeps what a key built the fi
 and what building it worked out (the validated filters), and answers later requests with it.
 
 Per thread, as Django's connections are: a gunicorn sync worker has one thread, and
-under runserver each request's thread starts empty. At most `size` statements are kept,
-the least recently used dropped first (a list request shape keeps two or three: its
-queryset, its page, its count).
+under runserver each request's thread starts empty. At most `size` entries are kept, the
+least recently used dropped first: a list's filters, search and sort keep one queryset
+and a count's statement, and each page read one statement (~15-20 KB each with a short
+query string, so at most ~10 MB per thread).
 """
 
 import threading
@@ -77,14 +78,15 @@ class StatementCache:
         full_key = ("queryset", key)
         if full_key in statements:
             statements.move_to_end(full_key)
-            queryset, state = statements[full_key]
+            remembered, state = statements[full_key]
+            queryset = remembered.all()
             if getattr(settings, "STATEMENT_CACHE_VERIFY", False):
                 fresh, fresh_state = build()
                 connection = connections[fresh.db]
                 _verify(_compile(queryset, connection), _compile(fresh, connection), key)
                 if fresh_state != state:
                     raise AssertionError(f"Key {key!r} built two different states: its key is incomplete.")
-            return queryset.all(), state
+            return queryset, state
         queryset, state = build()
         # Read nothing into the remembered queryset: only its clones are evaluated.
         self._remember(full_key, (queryset.all(), state))
