@@ -31,6 +31,9 @@ class TagsContainAllFilter(django_filters.Filter):
 
 
 class DataSourceFilterSet(FilterSet):
+    # Ids, fixed choices and tags, parsed from the query string; nothing looked up.
+    reads_query_alone = True
+
     workspace_id = PositiveBigIntegerFilter(field_name="workspace_id")
     type = CSVChoiceInFilter(field_name="type", choices=DataSourceType.choices)
     status_filter = CSVChoiceInFilter(field_name="status", choices=DataSourceStatus.choices)

@@ -280,6 +280,8 @@ def test_every_page_of_a_list_shares_its_queryset_and_counts_current_rows(
 class ByWorkspace(FilterSet):
     """A filter that checks its value against rows: valid today, refused once the row is gone."""
 
+    reads_query_alone = True  # wrongly declared: refused anyway, for its ModelChoiceFilter
+
     workspace = django_filters.ModelChoiceFilter(queryset=Workspace.objects.all())
 
     class Meta:
@@ -291,7 +293,25 @@ class ByWorkspaceViewSet(DataSourceViewSet):
     filterset_class = ByWorkspace
 
 
-urlpatterns = [path("by-workspace", ByWorkspaceViewSet.as_view({"get": "list"}))]
+class Mine(FilterSet):
+    """A `method` filter reading the request's user: `mine=true` lists the rows named by their id."""
+
+    reads_query_alone = True  # wrongly declared: refused anyway, for its method
+
+    mine = django_filters.BooleanFilter(method="named_after_user")
+
+    def named_after_user(self, queryset: QuerySet[Any], name: str, value: bool) -> QuerySet[Any]:
+        return queryset.filter(name=str(self.request.user.pk)) if value else queryset
+
+
+class MineViewSet(DataSourceViewSet):
+    filterset_class = Mine
+
+
+urlpatterns = [
+    path("by-workspace", ByWorkspaceViewSet.as_view({"get": "list"})),
+    path("mine", MineViewSet.as_view({"get": "list"})),
+]
 
 
 @pytest.mark.urls(__name__)
@@ -307,22 +327,41 @@ def test_a_list_whose_filters_read_rows_is_built_and_validated_every_time(
     assert assert_error(client.get(url), 400, "VALIDATION_ERROR") == {"workspace": [ANY]}
 
 
-def test_only_filters_that_read_the_query_string_alone_build_a_list_once() -> None:
-    class ByMethod(FilterSet):
-        named = django_filters.CharFilter(method="by_name")  # may read the request's user
+@pytest.mark.urls(__name__)
+def test_a_list_whose_filters_read_the_user_is_built_and_compiled_for_each_user(
+    workspace: Workspace, compiles: list[str]
+) -> None:
+    first, second = (MembershipFactory.create(role=Role.VIEWER, organization=workspace.organization) for _ in "12")
+    for membership in (first, second):
+        DataSourceFactory.create(workspace=workspace, name=str(membership.user.pk))
+    for _ in range(2):
+        for membership in (first, second):
+            assert names(MemberClient(membership.user).get("/mine?mine=true")) == [str(membership.user.pk)]
+    assert compiles == []  # read through the ORM each time: nothing remembered
 
-    class ByValue(FilterSet):
+
+def test_only_filtersets_declared_to_read_the_query_alone_build_a_list_once() -> None:
+    class Undeclared(FilterSet):
         named = django_filters.CharFilter(field_name="name")
+
+    class Declared(Undeclared):
+        reads_query_alone = True
+
+    class ByDate(FilterSet):
+        reads_query_alone = True  # wrongly: "today" moves
+        created = django_filters.DateRangeFilter(field_name="created_at")
 
     def viewset(**attributes: Any) -> type[DataSourceViewSet]:
         return type("Listed", (DataSourceViewSet,), attributes)
 
     assert DataSourceViewSet.builds_list_from_query_alone()
-    assert viewset(filterset_class=ByValue).builds_list_from_query_alone()
+    assert viewset(filterset_class=Declared).builds_list_from_query_alone()
+    assert not viewset(filterset_class=Undeclared).builds_list_from_query_alone()
     assert not ByWorkspaceViewSet.builds_list_from_query_alone()
-    assert not viewset(filterset_class=ByMethod).builds_list_from_query_alone()
-    # django-filter generates a ModelChoiceFilter for a foreign key.
-    assert not viewset(filterset_class=None, filterset_fields=["workspace"]).builds_list_from_query_alone()
+    assert not MineViewSet.builds_list_from_query_alone()
+    assert not viewset(filterset_class=ByDate).builds_list_from_query_alone()
+    # Filters django-filter generates from `filterset_fields` declare nothing.
+    assert not viewset(filterset_class=None, filterset_fields=["name"]).builds_list_from_query_alone()
     # A backend that does not say what it reads.
     assert not viewset(
         filter_backends=[*DataSourceViewSet.filter_backends, OrderingFilter]

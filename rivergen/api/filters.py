@@ -4,9 +4,9 @@ Every backend validates its parameters and raises ValidationError, which the
 exception handler answers as 400 VALIDATION_ERROR with the parameter as the field.
 
 A backend whose validation and filtering read nothing but the query string says so with
-`builds_from_query_alone(view)`: a list's queryset is then built once per query string
-and organization (ListModelMixin.list_queryset). Any other backend has its list built
-on every request.
+`builds_from_query_alone(view)`: a list's queryset and SQL are then built once per query
+string and organization (OrganizationScopedViewSet.statement_key). A list with any other
+backend is built and compiled on every request.
 """
 
 import copy
@@ -16,7 +16,7 @@ import django_filters
 from django import forms
 from django.db.models import F, OrderBy, QuerySet
 from django.http import QueryDict
-from django_filters.filters import AllValuesFilter, AllValuesMultipleFilter, QuerySetRequestMixin
+from django_filters.filters import AllValuesFilter, AllValuesMultipleFilter, DateRangeFilter, QuerySetRequestMixin
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from rest_framework.exceptions import ValidationError
@@ -127,6 +127,9 @@ class FilterSet(django_filters.FilterSet):
     """
 
     _form_class: type[forms.Form] | None = None
+    #: True when every filter's validation and effect depend on its query value alone (no
+    #: rows, no clock, no user): lists may then remember what they built (FilterSetBackend).
+    reads_query_alone = False
 
     def __init__(
         self,
@@ -190,11 +193,18 @@ class FilterSetBackend(DjangoFilterBackend):
     """
 
     def builds_from_query_alone(self, view: Any) -> bool:
-        """No filter checks its value against rows (ModelChoiceFilter, AllValuesFilter: a row
-        gone would go on being accepted) or runs a `method` (which may read the user)."""
+        """Whether the view's FilterSet declares `reads_query_alone` (rivergen.api.filters.FilterSet).
+
+        Declared, not inferred: a filter may read the clock (DateRangeFilter), the request's
+        user (a `method`, a queryset callable) or rows (ModelChoiceFilter: a row gone would
+        go on being accepted), and no list of such filters is ever complete. Even declared,
+        a FilterSet holding one of the kinds known to read more is refused.
+        """
         filterset_class = getattr(view, "filterset_class", None)
         if filterset_class is None:
-            return getattr(view, "filterset_fields", None) is None
+            return getattr(view, "filterset_fields", None) is None  # no filters at all
+        if not getattr(filterset_class, "reads_query_alone", False):
+            return False
         return not any(
             isinstance(filter_, _READS_MORE_THAN_ITS_VALUE) or filter_.method is not None
             for filter_ in filterset_class.base_filters.values()
@@ -210,7 +220,7 @@ class FilterSetBackend(DjangoFilterBackend):
         return filterset.qs
 
 
-_READS_MORE_THAN_ITS_VALUE = (QuerySetRequestMixin, AllValuesFilter, AllValuesMultipleFilter)
+_READS_MORE_THAN_ITS_VALUE = (QuerySetRequestMixin, AllValuesFilter, AllValuesMultipleFilter, DateRangeFilter)
 
 
 class CSVMultipleChoiceField(forms.MultipleChoiceField):

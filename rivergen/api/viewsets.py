@@ -35,6 +35,7 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
     default_sort_order = "asc"
     #: Longer query strings are not keyed (statement_key).
     max_statement_key_query = 1024
+    _builds_list_from_query_alone: bool  # per class
     # PUT is not part of the contract: updates are partial (PATCH).
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -68,17 +69,18 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
         and its count's and pages' SQL compiled once (the paginator adds each page's slice).
         `get_queryset` and `filter_queryset` read the organization, the action and the query
         string (filters, search, sort; not the page and its size, which only the paginator
-        reads), nothing else (a filter backend that may read more has the queryset built on
-        every request: `builds_list_from_query_alone`). A view whose list depends on more
-        (the user, a header) adds it here; the test settings' STATEMENT_CACHE_VERIFY
-        catches a miss.
-        None for a long query string: built as usual, so no client can make the remembered
-        statements hold much memory (an entry is ~20 KB with a short one).
+        reads), nothing else. A view whose list depends on more (the user, a header) adds
+        it here; the test settings' STATEMENT_CACHE_VERIFY catches a miss.
+        None, so that the list is built and compiled as usual: when a filter backend may
+        read more than the query string (`builds_list_from_query_alone`), and for a long
+        query string, so no client can make the remembered statements hold much memory (an
+        entry is ~20 KB with a short one).
         """
         if not hasattr(self, "_statement_key"):
             self._statement_key: Hashable | None = None
-            if len(self.request.META.get("QUERY_STRING", "")) <= self.max_statement_key_query:
-                paging = [getattr(self.paginator, name, "") for name in ("page_query_param", "page_size_query_param")]
+            short = len(self.request.META.get("QUERY_STRING", "")) <= self.max_statement_key_query
+            if short and self.builds_list_from_query_alone():
+                paging = {getattr(self.paginator, name, None) for name in ("page_query_param", "page_size_query_param")}
                 query = tuple(
                     (name, tuple(values))
                     for name, values in sorted(self.request.query_params.lists())
@@ -87,6 +89,20 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
                 kwargs = tuple(sorted(self.kwargs.items()))
                 self._statement_key = (type(self), self.action, kwargs, self.membership.organization_id, query)
         return self._statement_key
+
+    @classmethod
+    def builds_list_from_query_alone(cls) -> bool:
+        """Whether each filter backend validates and filters by the query string alone (rivergen/api/filters.py).
+
+        Worked out once per class, from its `filter_backends` and `filterset_class` as they
+        are at its first list request.
+        """
+        if "_builds_list_from_query_alone" not in cls.__dict__:
+            cls._builds_list_from_query_alone = all(
+                getattr(backend(), "builds_from_query_alone", lambda view: False)(cls)
+                for backend in cls.filter_backends
+            )
+        return cls._builds_list_from_query_alone
 
     def message(self, verb: str, plural: bool = False) -> str:
         return f"{self._verbose_name(plural).capitalize()} {verb} successfully"
@@ -103,7 +119,6 @@ class OrganizationScopedViewSet(OrganizationScopedMixin, viewsets.GenericViewSet
 
 class ListModelMixin(OrganizationScopedViewSet):
     _list_querysets: dict[tuple[str, ...], QuerySet[Any]]  # per class, by read columns
-    _builds_list_from_query_alone: bool  # per class
 
     #: The list's validated filters, as the filter backends left them (read only: shared).
     list_filters: Mapping[str, Any] | None = None
@@ -119,7 +134,7 @@ class ListModelMixin(OrganizationScopedViewSet):
         CPU. The same key builds the same queryset and passes the same validation, so
         later requests reuse it, and the filters it validated (`list_filters`).
         """
-        key = self.statement_key() if self.builds_list_from_query_alone() else None
+        key = self.statement_key()
         if key is None:
             return self.filter_queryset(self.get_queryset())
 
@@ -128,16 +143,6 @@ class ListModelMixin(OrganizationScopedViewSet):
 
         queryset, self.list_filters = STATEMENTS.queryset(key, build)
         return queryset
-
-    @classmethod
-    def builds_list_from_query_alone(cls) -> bool:
-        """Whether each filter backend validates and filters by the query string alone (rivergen/api/filters.py)."""
-        if "_builds_list_from_query_alone" not in cls.__dict__:
-            cls._builds_list_from_query_alone = all(
-                getattr(backend(), "builds_from_query_alone", lambda view: False)(cls)
-                for backend in cls.filter_backends
-            )
-        return cls._builds_list_from_query_alone
 
     def unscoped_queryset(self) -> QuerySet[Any]:
         """For a list, rows as dicts of exactly the returned columns: no model instances to build.
