@@ -16,13 +16,20 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_NAIVE_UTC
 
 
+def in_utc(value: Any) -> Any:
+    """A datetime in UTC (a naive one is UTC: USE_TZ stores UTC); anything else unchanged."""
+    if not isinstance(value, datetime):
+        return value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _default(value: Any) -> Any:
     """Types orjson does not know: lazy translation strings (DRF's messages), decimals.
 
     The standard library's encoder (the fallback below) knows no datetimes either.
     """
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+        return in_utc(value).strftime(TIMESTAMP_FORMAT)
     if isinstance(value, Promise | Decimal):
         return str(value)
     if hasattr(value, "tolist"):

@@ -1,7 +1,8 @@
 """Serializer pieces shared by the API's apps."""
 
-from datetime import UTC, datetime
 from typing import Any
+
+from rivergen.api.renderers import in_utc
 
 
 class ColumnRepresentationMixin:
@@ -33,10 +34,4 @@ class ColumnRepresentationMixin:
                 return dict(instance)
             return {column: instance[column] for column in self.read_columns}
         # An instance may hold a datetime set in code, in any time zone.
-        return {column: _in_utc(getattr(instance, column)) for column in self.read_columns}
-
-
-def _in_utc(value: Any) -> Any:
-    if not isinstance(value, datetime):
-        return value
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)  # naive: UTC (USE_TZ)
+        return {column: in_utc(getattr(instance, column)) for column in self.read_columns}
