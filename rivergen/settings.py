@@ -255,10 +255,11 @@ SIMPLE_JWT = {
 }
 
 # Throttle counters must be shared by every gunicorn worker (and every instance): Redis
-# when REDIS_URL is set (recommended: a GET and a SET, no SQL), else a table in the database
-# (created by the `rivergen` app's migration), which costs each throttled request 4 more
-# statements and a transaction. A Redis that does not answer within the timeouts lets
-# requests through unthrottled, logged (rivergen/api/throttling.py), rather than failing them.
+# when REDIS_URL is set (recommended: one script call, no SQL), else a table in the database
+# (created by the `rivergen` app's migration), which costs 4 more statements and a transaction
+# each time a worker takes counts (up to 16 at once at high rates: rivergen/api/throttling.py).
+# A Redis that does not answer within the timeouts lets requests through unthrottled,
+# logged (rivergen/api/throttling.py), rather than failing them.
 REDIS_URL = env.str("REDIS_URL", default="")
 _REDIS_CACHE = {
     "BACKEND": "django.core.cache.backends.redis.RedisCache",

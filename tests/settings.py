@@ -23,8 +23,8 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 
 # Throttle counters in this process's memory: a request makes no statement for them, so the
-# list stays at 3 (the production default, a database table, adds 4 to every throttled
-# request). tests/api/test_throttling.py exercises the shared stores themselves.
+# list stays at 3 (the production default, a database table, adds 6 each time a worker
+# takes counts). tests/api/test_throttling.py exercises the shared stores themselves.
 # Remembered counts too (tests/datasources/test_remembered_counts.py reads them back).
 CACHES = {
     **CACHES,  # noqa: F405

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -379,9 +379,7 @@ def test_an_unreachable_redis_lets_requests_through_and_says_so(
 
 def list_statements(viewer: MemberClient) -> list[str]:
     viewer.get(DATA_SOURCES_URL)  # the first request of a client creates its counter
-    with CaptureQueriesContext(connection) as queries:
-        assert_success(viewer.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
-    return [query["sql"] for query in queries.captured_queries]
+    return request_statements(viewer)
 
 
 def test_the_memory_store_adds_no_statement(viewer: MemberClient) -> None:
@@ -390,19 +388,31 @@ def test_the_memory_store_adds_no_statement(viewer: MemberClient) -> None:
 
 
 @pytest.mark.django_db(transaction=True)  # as in production: no test transaction, so no savepoints
-def test_the_database_store_adds_six_statements_to_each_request(settings: Any, viewer: MemberClient) -> None:
+def test_the_database_store_is_asked_once_per_lease_of_counts(settings: Any, viewer: MemberClient) -> None:
+    """At the default user rate (1200/min) a worker takes 16 counts at a time."""
     settings.CACHES = {**settings.CACHES, "throttle": {"BACKEND": DATABASE_CACHE, "LOCATION": CACHE_TABLE}}
     try:
-        statements = list_statements(viewer)
+        first = request_statements(viewer)
+        served_from_the_lease = [request_statements(viewer) for _ in range(15)]
+        next_lease = request_statements(viewer)
+        counter = caches["throttle"].get(f"throttle_window_user_{viewer.user.pk}")
     finally:
         caches["throttle"].clear()  # the table is no model's: the test database's flush leaves it
 
     # Read the counter, then write it back in a transaction (DatabaseCache.set: count the
     # rows, look the key up, update): 6 statements on top of the membership and the page.
-    throttle_statements = [sql for sql in statements if CACHE_TABLE in sql]
-    assert len(throttle_statements) == 4
-    assert [sql for sql in statements if sql in ("BEGIN", "COMMIT")] == ["BEGIN", "COMMIT"]
-    assert len(statements) == 2 + 6
+    for statements in (first, next_lease):
+        assert len([sql for sql in statements if CACHE_TABLE in sql]) == 4
+        assert [sql for sql in statements if sql in ("BEGIN", "COMMIT")] == ["BEGIN", "COMMIT"]
+        assert len(statements) == 2 + 6
+    assert all(len(statements) == 2 for statements in served_from_the_lease)
+    assert counter[1] == 32  # two leases of 16 counts
+
+
+def request_statements(viewer: MemberClient) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        assert_success(viewer.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
+    return [query["sql"] for query in queries.captured_queries]
 
 
 # --- configuration ---------------------------------------------------------------------------------
@@ -470,15 +480,22 @@ def test_the_redis_window_has_an_expiry_from_the_first_request(settings: Any, re
     assert 3590 < client.ttl(key) <= 3600
 
 
-def test_a_window_closes_after_its_duration_and_counts_start_again(settings: Any) -> None:
-    set_rates(settings, auth="2/min")
-    store = LocMemCache(f"worker-{uuid.uuid4()}", {})
-    now = [1_000_000.0]
+def attempts_at(store: BaseCache, now: list[float]) -> Callable[[], bool]:
+    """A request of one client to a worker on `store`, at the time `now[0]` holds."""
 
     def attempt() -> bool:
         throttle = throttle_on(store)
         throttle.timer = lambda: now[0]
         return throttle.allow_request(anonymous_request(), view=None)
+
+    return attempt
+
+
+def test_a_window_closes_after_its_duration_and_counts_start_again(settings: Any) -> None:
+    set_rates(settings, auth="2/min")
+    store = LocMemCache(f"worker-{uuid.uuid4()}", {})
+    now = [1_000_000.0]
+    attempt = attempts_at(store, now)
 
     first = [attempt(), attempt(), attempt()]
     now[0] += 59.0
@@ -540,3 +557,104 @@ def test_a_redis_that_lost_the_window_script_gets_it_again(settings: Any, redis_
         True,
         False,
     ]
+
+
+# --- leases: counts taken ahead at high rates, never more than the rate --------------------------
+
+
+def stored_count(store: BaseCache, address: str = "198.51.100.30") -> int:
+    return int(store.get(f"throttle_window_auth_{address}")[1])
+
+
+def test_low_rates_are_counted_one_request_at_a_time(settings: Any) -> None:
+    set_rates(settings, auth="10/min")  # the token endpoints' default
+    store = LocMemCache(f"worker-{uuid.uuid4()}", {})
+    for expected in range(1, 4):
+        throttle_on(store).allow_request(anonymous_request(), view=None)
+        assert stored_count(store) == expected
+
+
+def test_at_a_high_rate_a_worker_asks_the_store_once_per_16_requests(settings: Any) -> None:
+    set_rates(settings, auth="6400/min")
+    store = LocMemCache(f"worker-{uuid.uuid4()}", {})
+    counts = []
+    for _ in range(17):
+        assert throttle_on(store).allow_request(anonymous_request(), view=None) is True
+        counts.append(stored_count(store))
+
+    assert counts == [16] * 16 + [32]
+
+
+def test_one_worker_passes_exactly_the_rate_and_takes_the_last_counts_one_by_one(settings: Any) -> None:
+    set_rates(settings, auth="1280/min")
+    store = LocMemCache(f"worker-{uuid.uuid4()}", {})
+
+    results = [throttle_on(store).allow_request(anonymous_request(), view=None) for _ in range(1400)]
+
+    assert results == [True] * 1280 + [False] * 120
+    # Nothing taken past the rate but one count per refusal: the lease shrank to 1 near the end.
+    assert stored_count(store) == 1280 + 120
+
+
+@pytest.mark.parametrize("workers", [2, 5])
+def test_several_workers_never_pass_more_than_the_rate(settings: Any, workers: int) -> None:
+    """Counts a worker took and did not use are lost: at most 15 per other worker."""
+    set_rates(settings, auth="1280/min")
+    location = f"shared-{uuid.uuid4()}"  # one LocMemCache location: one store, seen by every worker
+    stores = [LocMemCache(location, {}) for _ in range(workers)]
+    # Uneven load: worker 0 serves every other request, the rest share the others.
+    served_by = [0 if n % 2 == 0 else 1 + n % (workers - 1) for n in range(2000)]
+
+    results = [throttle_on(stores[worker]).allow_request(anonymous_request(), view=None) for worker in served_by]
+
+    passed = results.count(True)
+    assert 1280 - 15 * (workers - 1) <= passed <= 1280
+    assert results[:1200] == [True] * 1200  # nothing refused well before the rate
+
+
+def test_a_lease_ends_with_its_window(settings: Any) -> None:
+    set_rates(settings, auth="6400/min")
+    store = LocMemCache(f"worker-{uuid.uuid4()}", {})
+    now = [1_000_000.0]
+    attempt = attempts_at(store, now)
+
+    assert attempt() is True
+    now[0] += 60.0  # the window closed with 15 counts of the lease unused
+    assert attempt() is True
+
+    assert stored_count(store) == 16  # a new window and a new lease, not the old lease's counts
+
+
+def test_a_lowered_rate_is_enforced_at_once_despite_a_lease(settings: Any) -> None:
+    set_rates(settings, auth="6400/min")
+    store = LocMemCache(f"worker-{uuid.uuid4()}", {})
+    assert throttle_on(store).allow_request(anonymous_request(), view=None) is True  # 16 counts taken
+
+    set_rates(settings, auth="10/min")
+
+    assert throttle_on(store).allow_request(anonymous_request(), view=None) is False
+
+
+def test_redis_counts_a_lease_in_one_script_call(settings: Any, redis_prefix: str) -> None:
+    set_rates(settings, auth="6400/min")
+    store = redis_store(redis_prefix)
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    key = store.make_and_validate_key("throttle_window_auth_198.51.100.81")
+
+    assert throttle_on(store).allow_request(anonymous_request("198.51.100.81"), view=None) is True
+    assert client.get(key) == b"16"
+    for _ in range(16):
+        assert throttle_on(store).allow_request(anonymous_request("198.51.100.81"), view=None) is True
+    assert client.get(key) == b"32"
+    assert 0 < client.ttl(key) <= 60
+
+
+def test_redis_leases_of_many_workers_pass_at_most_the_rate(settings: Any, redis_prefix: str) -> None:
+    set_rates(settings, auth="1280/min")
+    stores = [redis_store(redis_prefix) for _ in range(4)]  # each "worker" its own pool and leases
+
+    results = [
+        throttle_on(stores[n % 4]).allow_request(anonymous_request("198.51.100.82"), view=None) for n in range(1400)
+    ]
+
+    assert 1280 - 15 * 3 <= results.count(True) <= 1280
