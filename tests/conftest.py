@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from organizations.models import Organization, Role, Workspace
+from rivergen.api.throttling import PROCESS_LEASES
 from rivergen.db.statements import STATEMENTS
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory, WorkspaceFactory
 from tests.owasp import OwaspSummary
@@ -77,9 +78,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    # Throttle counters live in the caches; each test starts with none.
+    # Throttle counters live in the caches, and the leases taken from them in the process;
+    # each test starts with none.
     for cache in caches.all():
         cache.clear()
+    PROCESS_LEASES.clear()
     # Compiled list statements too, so no test depends on what an earlier one compiled.
     STATEMENTS.clear()
 

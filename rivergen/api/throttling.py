@@ -14,26 +14,34 @@ cost, grows with the rate. In Redis the window is one integer that one Lua scrip
 atomically (SET NX EX, INCRBY, PTTL) in one round trip, whatever the concurrency. Other
 stores (the database table, memory in tests) keep (opened at, count) with a get and a set.
 
-Leases: at a high rate a worker counts several requests at once, and serves them without
-asking the store again (`_Leases`): one round trip per up to 16 requests instead of one per
-request. At most N requests still pass in a window: a lease only holds counts the store
-handed out, all ≤ N. What a lease costs is the other way: counts a worker took and never
-used when the window closes are lost, so a client spread over several workers can be refused
-a little before N. A lease is at most 1/64 of what is left of the window's budget, so low
-rates (the token endpoints' 10/min, anonymous 60/min) and the last 64 of any budget are
-counted one request at a time, exactly as before; at the default 1200/min a client may lose
-at most 15 counts per other worker.
+Leases: at a rate of 128 or more per window a worker process counts several requests at
+once, and serves them without asking the store again (`_Leases`): one round trip per up to
+16 requests instead of one per request. A lease only holds counts the store handed out, all
+≤ N, so in Redis at most N requests still pass in a window. (The other stores read, then
+write: two workers racing can both write the same count, and with leases a lost race
+loses up to 16 counts instead of one. Another reason for Redis in production.) What a
+lease costs is the other way: counts a worker took and never used when the window closes
+are lost, so a client served by several workers can be refused a little before N: at most
+15 counts per other worker process. A worker takes at most 1/64 of what it last saw left of
+the budget, so it takes the last 64 counts it sees one at a time, and rates under 128 (the
+token endpoints' 10/min, anonymous 60/min) are always counted one request at a time,
+exactly as before. A lease is never used past its window's end; if the window itself is
+lost early (Redis flushed or evicting, the database table culled), a worker's lease still
+serves its remaining counts (at most 15) in the new one.
 """
 
 import hashlib
 import ipaddress
 import logging
 import math
+import threading
 from collections import OrderedDict
 from typing import Any, NamedTuple
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from redis.commands.core import Script
 from redis.exceptions import RedisError
 from rest_framework import throttling
@@ -45,9 +53,77 @@ logger = logging.getLogger("rivergen.api")
 CACHE_ALIAS = "throttle"
 
 
+class _Lease(NamedTuple):
+    rate: tuple[int, int]  # (requests, seconds) it was taken under: a changed rate takes a new one
+    next: int  # the next count it holds
+    last: int  # the last count it holds (next > last: spent)
+    ends: float  # the window's end, on the throttle's timer
+
+
+class _Leases:
+    """Counts a worker process has taken from the store ahead of its requests, per throttle key.
+
+    One per process, not per cache object: Django hands each thread, and under ASGI each
+    request, a cache object of its own, and a lease kept there would be thrown away. Locked:
+    threads (gthread, runserver) share it.
+    """
+
+    most = 16  # counts taken at once, at most
+    share = 64  # and at most this share of what the window had left when last seen
+    keys = 4096  # keys remembered, the least recently used dropped first
+
+    def __init__(self) -> None:
+        self._leases: OrderedDict[str, _Lease] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def spend(self, key: str, rate: tuple[int, int], now: float) -> bool:
+        """Count one request against the key's lease; False if it holds none for now."""
+        with self._lock:
+            lease = self._leases.get(key)
+            if lease is None or lease.rate != rate or now >= lease.ends or lease.next > lease.last:
+                return False
+            self._leases[key] = lease._replace(next=lease.next + 1)
+            self._leases.move_to_end(key)
+            return True
+
+    def size_for(self, key: str, rate: tuple[int, int], now: float) -> int:
+        """How many counts to take: 1 under 128 per window, and for the last 64 seen."""
+        if rate[0] < 2 * self.share:
+            return 1
+        with self._lock:
+            lease = self._leases.get(key)
+            counted = lease.last if lease is not None and lease.rate == rate and now < lease.ends else 0
+        return max(1, min(self.most, (rate[0] - counted) // self.share))
+
+    def keep(self, key: str, lease: _Lease) -> None:
+        if lease.rate[0] < 2 * self.share:
+            return  # counted one at a time: nothing to keep, and no other key's lease pushed out
+        with self._lock:
+            self._leases[key] = lease
+            self._leases.move_to_end(key)
+            if len(self._leases) > self.keys:
+                self._leases.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._leases.clear()
+
+
+PROCESS_LEASES = _Leases()
+
+
+@receiver(setting_changed, dispatch_uid="rivergen-throttle-leases")
+def _forget_leases(*, setting: str, **kwargs: Any) -> None:
+    """A lease belongs to the store and rates it was taken under (tests change both)."""
+    if setting in ("CACHES", "REST_FRAMEWORK"):
+        PROCESS_LEASES.clear()
+
+
 class SharedRateThrottle(throttling.SimpleRateThrottle):
     """A SimpleRateThrottle on the shared store, with a Retry-After on every refusal."""
 
+    #: This worker process's leases (tests give each worker they play its own).
+    leases = PROCESS_LEASES
     num_requests: int | None  # set from the rate by SimpleRateThrottle.__init__
     duration: int | None
     # Not DRF's key: its timestamp lists, left in the store by an earlier release, are no
@@ -85,7 +161,7 @@ class SharedRateThrottle(throttling.SimpleRateThrottle):
         if key is None:
             return True
         rate, now = (self.num_requests, self.duration), self.timer()
-        leases = _leases(self.cache)
+        leases = self.leases
         if leases.spend(key, rate, now):
             return True
         size = leases.size_for(key, rate, now)
@@ -154,56 +230,6 @@ def _window_script(store: RedisCache) -> Script:
         client = store._cache.get_client(write=True)  # type: ignore[attr-defined]
         script = store._rivergen_window_script = client.register_script(_WINDOW_LUA)  # type: ignore[attr-defined]
     return script
-
-
-class _Lease(NamedTuple):
-    rate: tuple[int, int]  # (requests, seconds) it was taken under: a changed rate takes a new one
-    next: int  # the next count it holds
-    last: int  # the last count it holds (next > last: spent)
-    ends: float  # the window's end, on the throttle's timer
-
-
-class _Leases:
-    """Counts a worker has taken from the store ahead of its requests, per throttle key.
-
-    Kept on the store object, which Django makes per thread: no lock, and a test's own
-    store starts with none.
-    """
-
-    most = 16  # counts taken at once, at most
-    share = 64  # and at most this share of what the window has left
-    keys = 1024  # keys remembered, the least recently used dropped first
-
-    def __init__(self) -> None:
-        self._leases: OrderedDict[str, _Lease] = OrderedDict()
-
-    def spend(self, key: str, rate: tuple[int, int], now: float) -> bool:
-        """Count one request against the key's lease; False if it holds none for now."""
-        lease = self._leases.get(key)
-        if lease is None or lease.rate != rate or now >= lease.ends or lease.next > lease.last:
-            return False
-        self._leases[key] = lease._replace(next=lease.next + 1)
-        self._leases.move_to_end(key)
-        return True
-
-    def size_for(self, key: str, rate: tuple[int, int], now: float) -> int:
-        """How many counts to take: 1 at low rates and near the end of the budget."""
-        lease = self._leases.get(key)
-        counted = lease.last if lease is not None and lease.rate == rate and now < lease.ends else 0
-        return max(1, min(self.most, (rate[0] - counted) // self.share))
-
-    def keep(self, key: str, lease: _Lease) -> None:
-        self._leases[key] = lease
-        self._leases.move_to_end(key)
-        if len(self._leases) > self.keys:
-            self._leases.popitem(last=False)
-
-
-def _leases(store: Any) -> _Leases:
-    leases: _Leases | None = getattr(store, "_rivergen_throttle_leases", None)
-    if leases is None:
-        leases = store._rivergen_throttle_leases = _Leases()
-    return leases
 
 
 def _is_window(value: Any) -> bool:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,7 +33,14 @@ from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from organizations.models import Organization, Role, Workspace
-from rivergen.api.throttling import AnonThrottle, AuthThrottle, SharedRateThrottle, UserThrottle
+from rivergen.api.throttling import (
+    AnonThrottle,
+    AuthThrottle,
+    SharedRateThrottle,
+    UserThrottle,
+    _Lease,
+    _Leases,
+)
 from tests.conftest import (
     DATA_SOURCES_URL,
     WORKSPACES_URL,
@@ -276,9 +284,14 @@ def anonymous_request(address: str = "198.51.100.30") -> Request:
     return Request(APIRequestFactory().post(TOKEN_URL, REMOTE_ADDR=address))
 
 
+# The workers these tests play: one per store object, each with its own leases.
+WORKER_LEASES: "weakref.WeakKeyDictionary[BaseCache, _Leases]" = weakref.WeakKeyDictionary()
+
+
 def throttle_on(store: BaseCache) -> SharedRateThrottle:
     throttle = AuthThrottle()
     throttle.cache = store
+    throttle.leases = WORKER_LEASES.setdefault(store, _Leases())
     return throttle
 
 
@@ -400,12 +413,16 @@ def test_the_database_store_is_asked_once_per_lease_of_counts(settings: Any, vie
         caches["throttle"].clear()  # the table is no model's: the test database's flush leaves it
 
     # Read the counter, then write it back in a transaction (DatabaseCache.set: count the
-    # rows, look the key up, update): 6 statements on top of the membership and the page.
+    # rows, look the key up, update): 6 statements on top of the request's own.
+    def throttle_statements(statements: list[str]) -> list[str]:
+        return [sql for sql in statements if CACHE_TABLE in sql or sql in ("BEGIN", "COMMIT")]
+
     for statements in (first, next_lease):
         assert len([sql for sql in statements if CACHE_TABLE in sql]) == 4
         assert [sql for sql in statements if sql in ("BEGIN", "COMMIT")] == ["BEGIN", "COMMIT"]
-        assert len(statements) == 2 + 6
-    assert all(len(statements) == 2 for statements in served_from_the_lease)
+    assert all(throttle_statements(statements) == [] for statements in served_from_the_lease)
+    # The 17th request is the 16th's statements and the 6 of its new lease.
+    assert [sql for sql in next_lease if sql not in throttle_statements(next_lease)] == served_from_the_lease[-1]
     assert counter[1] == 32  # two leases of 16 counts
 
 
@@ -566,12 +583,35 @@ def stored_count(store: BaseCache, address: str = "198.51.100.30") -> int:
     return int(store.get(f"throttle_window_auth_{address}")[1])
 
 
-def test_low_rates_are_counted_one_request_at_a_time(settings: Any) -> None:
-    set_rates(settings, auth="10/min")  # the token endpoints' default
+@pytest.mark.parametrize("rate", ["10/min", "60/min", "127/min"])  # the token endpoints', anonymous, the largest
+def test_rates_under_128_are_counted_one_request_at_a_time(settings: Any, rate: str) -> None:
+    set_rates(settings, auth=rate)
     store = LocMemCache(f"worker-{uuid.uuid4()}", {})
-    for expected in range(1, 4):
+    for expected in range(1, 6):
         throttle_on(store).allow_request(anonymous_request(), view=None)
         assert stored_count(store) == expected
+
+
+def test_the_last_64_counts_a_worker_sees_are_taken_one_at_a_time(settings: Any) -> None:
+    set_rates(settings, auth="1280/min")
+    store = LocMemCache(f"worker-{uuid.uuid4()}", {})
+    counts = []
+    for _ in range(1280):
+        throttle_on(store).allow_request(anonymous_request(), view=None)
+        counts.append(stored_count(store))
+
+    assert counts[-64:] == list(range(1217, 1281))
+
+
+def test_a_worker_that_saw_less_takes_no_count_past_the_rate(settings: Any) -> None:
+    set_rates(settings, auth="1280/min")
+    location = f"shared-{uuid.uuid4()}"
+    first, second = LocMemCache(location, {}), LocMemCache(location, {})
+    results = [throttle_on(first).allow_request(anonymous_request(), view=None) for _ in range(1275)]
+    # The second worker has seen nothing: it takes 16, of which only 5 are within the rate.
+    results += [throttle_on(second).allow_request(anonymous_request(), view=None) for _ in range(40)]
+
+    assert results.count(True) == 1280
 
 
 def test_at_a_high_rate_a_worker_asks_the_store_once_per_16_requests(settings: Any) -> None:
@@ -622,17 +662,74 @@ def test_a_lease_ends_with_its_window(settings: Any) -> None:
     now[0] += 60.0  # the window closed with 15 counts of the lease unused
     assert attempt() is True
 
-    assert stored_count(store) == 16  # a new window and a new lease, not the old lease's counts
+    opened, count = store.get("throttle_window_auth_198.51.100.30")
+    assert (opened, count) == (now[0], 16)  # the store was asked: a new window, and a new lease
 
 
-def test_a_lowered_rate_is_enforced_at_once_despite_a_lease(settings: Any) -> None:
+def test_a_lease_taken_late_in_a_window_ends_with_that_window(settings: Any) -> None:
+    set_rates(settings, auth="6400/min")
+    location = f"shared-{uuid.uuid4()}"
+    first, second = LocMemCache(location, {}), LocMemCache(location, {})
+    now = [1_000_000.0]
+    assert attempts_at(first, now)() is True  # the window opens
+    now[0] += 50.0
+    assert attempts_at(second, now)() is True  # a lease with 10 s of the window left
+    now[0] += 11.0
+
+    assert attempts_at(second, now)() is True
+    assert store_window_opened(first) == now[0]  # asked the store, which opened a new window
+
+
+def store_window_opened(store: BaseCache) -> float:
+    return float(store.get("throttle_window_auth_198.51.100.30")[0])
+
+
+def test_a_changed_rate_takes_no_count_from_an_earlier_lease(settings: Any) -> None:
     set_rates(settings, auth="6400/min")
     store = LocMemCache(f"worker-{uuid.uuid4()}", {})
     assert throttle_on(store).allow_request(anonymous_request(), view=None) is True  # 16 counts taken
 
-    set_rates(settings, auth="10/min")
+    set_rates(settings, auth="3200/min")
 
-    assert throttle_on(store).allow_request(anonymous_request(), view=None) is False
+    assert throttle_on(store).allow_request(anonymous_request(), view=None) is True
+    assert stored_count(store) == 32  # the store was asked again
+
+
+def test_a_worker_keeps_its_leases_whatever_cache_object_serves_each_request(settings: Any) -> None:
+    """ASGI and runserver hand each request its own cache object; the leases are the process's."""
+    set_rates(settings, auth="1280/min")
+    location = f"worker-{uuid.uuid4()}"
+
+    def attempt() -> bool:
+        throttle = AuthThrottle()
+        throttle.cache = LocMemCache(location, {})  # a new cache object, on the one store
+        return throttle.allow_request(anonymous_request(), view=None)
+
+    results = [attempt() for _ in range(1400)]
+
+    assert results == [True] * 1280 + [False] * 120
+
+
+def test_low_rate_keys_do_not_push_a_lease_out() -> None:
+    """Anonymous clients from thousands of addresses cannot cost a user their lease."""
+    leases, now = _Leases(), 1_000_000.0
+    leases.keep("user", _Lease((1280, 60), next=2, last=16, ends=now + 60))
+    for address in range(2 * _Leases.keys):
+        leases.keep(f"anonymous {address}", _Lease((60, 60), next=2, last=1, ends=now + 60))
+
+    assert leases.spend("user", (1280, 60), now) is True
+
+
+def test_the_least_recently_used_lease_is_dropped_first() -> None:
+    leases, now = _Leases(), 1_000_000.0
+    for user in range(_Leases.keys):
+        leases.keep(f"user {user}", _Lease((1280, 60), next=2, last=16, ends=now + 60))
+    assert leases.spend("user 0", (1280, 60), now) is True  # used: now the most recent
+
+    leases.keep("one more", _Lease((1280, 60), next=2, last=16, ends=now + 60))
+
+    assert leases.spend("user 0", (1280, 60), now) is True
+    assert leases.spend("user 1", (1280, 60), now) is False  # the least recently used, dropped
 
 
 def test_redis_counts_a_lease_in_one_script_call(settings: Any, redis_prefix: str) -> None:
