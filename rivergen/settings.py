@@ -95,6 +95,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # Under DEBUG (runserver, a thread per request) connections are closed after each request.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# On PostgreSQL each worker remembers the membership rows it read until a trigger notifies
+# a change of users, memberships or organizations (LISTEN/NOTIFY; rivergen/db/postgresql/
+# notifications.py): a repeat request makes no membership statement. Turn it off where
+# LISTEN does not reach the session that reads, such as PgBouncer in transaction mode.
+ACCESS_CACHE = env.bool("ACCESS_CACHE", default=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

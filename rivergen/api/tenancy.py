@@ -19,10 +19,14 @@ from rest_framework_simplejwt.tokens import Token
 
 from organizations.models import Membership, Organization, Role
 from rivergen.api.authentication import check_password_claim, user_id_from_claim
+from rivergen.db.postgresql.notifications import RememberedUntilNotified
 from rivergen.ids import parse_bigint_id
 from rivergen.middleware import record_organization
 
 ORGANIZATION_HEADER = "X-Organization-ID"
+#: Membership rows, remembered per worker until PostgreSQL notifies a change of the users,
+#: memberships or organizations (organizations migration 0002 sends the notifications).
+ACCESS_ROWS = RememberedUntilNotified(channel="rivergen_access", trigger="rivergen_access_changed", tables=3)
 _NOT_YOURS = f"{ORGANIZATION_HEADER} does not name one of your organizations."
 
 
@@ -30,10 +34,11 @@ def resolve_current_membership(request: Request) -> Membership:
     """The membership named by X-Organization-ID, else the user's earliest one.
 
     Bearer tokens are verified without reading the user (JWTStatelessUserAuthentication),
-    so this one query is also where a token that no longer speaks for its user is caught:
+    so this one lookup is also where a token that no longer speaks for its user is caught:
     only active users' memberships match (deactivated or deleted since the token was
     issued), and the user's password hash comes along to check the token against
-    (changed since). Every such case answers 401, and costs no extra statement.
+    (changed since). Every such case answers 401, and costs no extra statement. On
+    PostgreSQL the row is remembered until a change is notified (`ACCESS_ROWS`).
     """
     user_id = _user_id(request)
     requested = request.headers.get(ORGANIZATION_HEADER)
@@ -87,6 +92,21 @@ class _MembershipQueries:
         return self._compiled[key]
 
     def first(self, *, user_id: int, organization_id: int | None = None) -> tuple[Membership, str] | None:
+        """(membership, the user's password hash), or None.
+
+        On PostgreSQL the row is remembered until a user, membership or organization
+        changes (`ACCESS_ROWS`): a repeat request makes no statement for it.
+        """
+        row = ACCESS_ROWS.get(connection, (user_id, organization_id), lambda: self._row(user_id, organization_id))
+        if row is None:
+            return None
+        split = len(self._MEMBERSHIP_FIELDS)
+        end = split + len(self._ORGANIZATION_FIELDS)
+        membership = Membership.from_db(connection.alias, self._MEMBERSHIP_FIELDS, row[:split])
+        membership.organization = Organization.from_db(connection.alias, self._ORGANIZATION_FIELDS, row[split:end])
+        return membership, row[end]
+
+    def _row(self, user_id: int, organization_id: int | None) -> tuple[Any, ...] | None:
         sql, template, compiler, converters = self._query(by_organization=organization_id is not None)
         params = [
             user_id if value == self._USER else organization_id if value == self._ORGANIZATION else value
@@ -95,15 +115,9 @@ class _MembershipQueries:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
-        if row is None:
-            return None
-        if converters:
+        if row is not None and converters:
             row = next(iter(compiler.apply_converters([row], converters)))
-        split = len(self._MEMBERSHIP_FIELDS)
-        end = split + len(self._ORGANIZATION_FIELDS)
-        membership = Membership.from_db(connection.alias, self._MEMBERSHIP_FIELDS, row[:split])
-        membership.organization = Organization.from_db(connection.alias, self._ORGANIZATION_FIELDS, row[split:end])
-        return membership, row[end]
+        return tuple(row) if row is not None else None
 
 
 _MEMBERSHIP_QUERIES = _MembershipQueries()

@@ -1,0 +1,59 @@
+"""Notify the API's workers of every write that can change what a membership lookup answers.
+
+The workers remember each user's membership row per database session
+(`rivergen.db.postgresql.notifications`, `rivergen.api.tenancy.ACCESS_ROWS`) and forget
+it when a notification arrives on the `rivergen_access` channel. These statement-level
+triggers send one with every write of memberships and organizations, and of the users'
+columns the lookup reads (id, is_active, password), whatever writes: the ORM, bulk
+updates, raw SQL, TRUNCATE. PostgreSQL delivers it when the writer commits, once per
+transaction (identical notifications are folded). SQLite has no LISTEN: nothing is
+remembered there, so nothing is installed.
+"""
+
+from django.conf import settings
+from django.db import migrations
+
+CHANNEL = "rivergen_access"
+
+
+def _tables(apps):
+    user_table = apps.get_model(settings.AUTH_USER_MODEL)._meta.db_table
+    return {
+        apps.get_model("organizations", "Membership")._meta.db_table: "INSERT OR UPDATE OR DELETE OR TRUNCATE",
+        apps.get_model("organizations", "Organization")._meta.db_table: "INSERT OR UPDATE OR DELETE OR TRUNCATE",
+        user_table: "UPDATE OF id, is_active, password OR DELETE OR TRUNCATE",
+    }
+
+
+def forward(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(
+        f"""CREATE FUNCTION rivergen_access_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('{CHANNEL}', '');
+            RETURN NULL;
+        END $$;"""
+    )
+    for table, events in _tables(apps).items():
+        schema_editor.execute(
+            f'CREATE TRIGGER rivergen_access_changed AFTER {events} ON "{table}" '
+            "FOR EACH STATEMENT EXECUTE FUNCTION rivergen_access_changed();"
+        )
+
+
+def backward(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for table in _tables(apps):
+        schema_editor.execute(f'DROP TRIGGER rivergen_access_changed ON "{table}";')
+    schema_editor.execute("DROP FUNCTION rivergen_access_changed();")
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("organizations", "0001_initial"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [migrations.RunPython(forward, backward)]

@@ -1,0 +1,232 @@
+"""Membership rows remembered per database session until PostgreSQL notifies a change.
+
+These tests commit (transaction=True), as production does: notifications are sent at
+commit, and inside a transaction nothing is remembered at all. "Elsewhere" is another
+session, as another worker, host or psql would be. `wait_for_notification` waits until
+the notification is on this session's socket: revocation takes effect from the first
+request after it arrives, a fraction of a millisecond after the commit on one host.
+"""
+
+import select
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from datasources.models import DataSource
+from organizations.models import Membership, Organization, Role, Workspace
+from rivergen.api import tenancy
+from rivergen.api.authentication import PASSWORD_CHANGED_MESSAGE
+from tests.conftest import DATA_SOURCES_URL, MemberClient, assert_error, assert_success
+from tests.factories import DataSourceFactory, MembershipFactory, User
+
+LISTEN = "LISTEN rivergen_access"
+USER_INACTIVE = "User is inactive or no longer exists."
+NOT_A_MEMBER = "You are not a member of any organization."
+on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
+
+
+@pytest.fixture
+def member(organization: Organization, workspace: Workspace) -> MemberClient:
+    DataSourceFactory.create(workspace=workspace)
+    connection.close()  # a new session for each test: it LISTENs on its first request
+    return MemberClient(MembershipFactory.create(role=Role.ADMIN, organization=organization).user)
+
+
+def list_statements(client: MemberClient) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        assert_success(client.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def membership_statements(statements: list[str]) -> list[str]:
+    return [sql for sql in statements if '"organizations_membership"' in sql]
+
+
+@contextmanager
+def elsewhere(*, notify: bool = True) -> Iterator[psycopg.Connection[Any]]:
+    """Another session on the same database, committing each statement.
+
+    notify=False: as a replica applying changes, the triggers do not fire (superuser only).
+    """
+    params = connection.get_connection_params()
+    conninfo = {name: params[name] for name in ("dbname", "user", "password", "host", "port") if params.get(name)}
+    with psycopg.connect(**conninfo, autocommit=True) as other:
+        if not notify:
+            other.execute("SET session_replication_role = replica")
+        yield other
+
+
+def wait_for_notification() -> None:
+    readable, _, _ = select.select([connection.connection.fileno()], [], [], 5)
+    assert readable, "no notification arrived within 5 s"
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_repeat_request_makes_no_membership_statement(member: MemberClient) -> None:
+    first, second, third = (list_statements(member) for _ in range(3))
+
+    assert first[0] == LISTEN and "pg_trigger" in first[1]  # a new session: it listens, and checks the triggers
+    assert len(membership_statements(first)) == 1
+    assert second == third == first[3:]  # the page alone (a short first page needs no count)
+    assert membership_statements(second) == []
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("write", "status", "code", "message"),
+    [
+        ("UPDATE auth_user SET is_active = false WHERE id = %s", 401, "UNAUTHORIZED", USER_INACTIVE),
+        (
+            "UPDATE auth_user SET password = 'md5$changed$0' WHERE id = %s",
+            401,
+            "UNAUTHORIZED",
+            PASSWORD_CHANGED_MESSAGE,
+        ),
+        ("DELETE FROM organizations_membership WHERE user_id = %s", 403, "FORBIDDEN", NOT_A_MEMBER),
+    ],
+    ids=["user deactivated", "password changed", "membership removed"],
+)
+def test_a_change_made_elsewhere_is_refused_from_the_next_request(
+    member: MemberClient, write: str, status: int, code: str, message: str
+) -> None:
+    list_statements(member)
+    with elsewhere() as other:
+        other.execute(write, [member.user.pk])
+    wait_for_notification()
+
+    response = member.get(DATA_SOURCES_URL)
+    assert_error(response, status, code)
+    assert response.json()["message"] == message
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_role_lowered_elsewhere_applies_to_the_next_write(member: MemberClient, workspace: Workspace) -> None:
+    source = DataSource.objects.get(workspace=workspace)
+    list_statements(member)
+    with elsewhere() as other:
+        other.execute("UPDATE organizations_membership SET role = 'viewer' WHERE user_id = %s", [member.user.pk])
+    wait_for_notification()
+
+    assert_error(member.delete(f"{DATA_SOURCES_URL}/{source.pk}"), 403, "FORBIDDEN")
+    assert DataSource.objects.filter(pk=source.pk).exists()
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_update_in_this_process_is_seen_too(member: MemberClient) -> None:
+    """queryset.update() sends no Django signal; the trigger fires all the same.
+
+    A session's own notification comes back with its statement's answer: it is read then.
+    """
+    list_statements(member)
+    User.objects.filter(pk=member.user.pk).update(is_active=False)
+
+    assert_error(member.get(DATA_SOURCES_URL), 401, "UNAUTHORIZED")
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_without_a_notification_the_remembered_row_is_what_answers(member: MemberClient, workspace: Workspace) -> None:
+    """The control: the row really is remembered, so the notification is what revokes it."""
+    source = DataSource.objects.get(workspace=workspace)
+    list_statements(member)
+    with elsewhere(notify=False) as other:
+        other.execute("UPDATE organizations_membership SET role = 'viewer' WHERE user_id = %s", [member.user.pk])
+
+    assert member.delete(f"{DATA_SOURCES_URL}/{source.pk}").status_code == 200  # still the admin it remembered
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_new_session_starts_with_nothing_remembered(member: MemberClient, workspace: Workspace) -> None:
+    """Changes made while no session listened (here: unnotified) are read afresh by the next one."""
+    source = DataSource.objects.get(workspace=workspace)
+    list_statements(member)
+    connection.close()  # CONN_MAX_AGE, a server restart, an error: the next request opens a new one
+    with elsewhere(notify=False) as other:
+        other.execute("UPDATE organizations_membership SET role = 'viewer' WHERE user_id = %s", [member.user.pk])
+
+    with CaptureQueriesContext(connection) as queries:
+        assert_error(member.delete(f"{DATA_SOURCES_URL}/{source.pk}"), 403, "FORBIDDEN")
+    assert LISTEN in [query["sql"] for query in queries.captured_queries]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_row_read_while_a_notification_arrived_is_not_remembered(
+    member: MemberClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = tenancy._MembershipQueries._row
+
+    def read_while_notified(self: Any, user_id: int, organization_id: int | None) -> Any:
+        row = read(self, user_id, organization_id)
+        tenancy.ACCESS_ROWS._local.sessions[connection.alias].forget()  # as the notify handler would
+        return row
+
+    list_statements(member)  # LISTEN, on a new session
+    with monkeypatch.context() as patch:
+        connection.close()
+        patch.setattr(tenancy._MembershipQueries, "_row", read_while_notified)
+        assert len(membership_statements(list_statements(member))) == 1
+
+    assert len(membership_statements(list_statements(member))) == 1  # read again: nothing was kept
+    assert membership_statements(list_statements(member)) == []
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_nothing_is_remembered(member: MemberClient) -> None:
+    with transaction.atomic():
+        statements = [list_statements(member) for _ in range(2)]
+
+    assert [len(membership_statements(each)) for each in statements] == [1, 1]
+    assert all(LISTEN not in each for each in statements)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_access_cache_off_every_request_reads_the_membership(member: MemberClient, settings: Any) -> None:
+    settings.ACCESS_CACHE = False
+    statements = [list_statements(member) for _ in range(2)]
+
+    assert [len(membership_statements(each)) for each in statements] == [1, 1]
+    assert all(LISTEN not in each for each in statements)
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="the other databases' behaviour")
+@pytest.mark.django_db(transaction=True)
+def test_without_postgresql_every_request_reads_the_membership(member: MemberClient) -> None:
+    statements = [list_statements(member) for _ in range(2)]
+
+    assert [len(membership_statements(each)) for each in statements] == [1, 1]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_database_whose_triggers_are_disabled_remembers_nothing(member: MemberClient) -> None:
+    with elsewhere() as other:
+        other.execute("ALTER TABLE organizations_membership DISABLE TRIGGER rivergen_access_changed")
+        try:
+            statements = [list_statements(member) for _ in range(2)]
+        finally:
+            connection.close()  # its session would hold a lock the ALTER below waits for
+            other.execute("ALTER TABLE organizations_membership ENABLE TRIGGER rivergen_access_changed")
+
+    assert [len(membership_statements(each)) for each in statements] == [1, 1]
+
+
+@on_postgresql
+@pytest.mark.django_db
+def test_every_table_the_lookup_reads_notifies() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname = 'rivergen_access_changed'")
+        tables = sorted(row[0] for row in cursor.fetchall())
+
+    assert tables == sorted([User._meta.db_table, Membership._meta.db_table, Organization._meta.db_table])
