@@ -97,8 +97,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBU
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # On PostgreSQL each worker remembers the membership rows it read until a trigger notifies
 # a change of users, memberships or organizations (LISTEN/NOTIFY; rivergen/db/postgresql/
-# notifications.py): a repeat request makes no membership statement. Turn it off where
-# LISTEN does not reach the session that reads, such as PgBouncer in transaction mode.
+# notifications.py): a repeat request makes no membership statement. Off: read on every
+# request (behind a connection pooler it stays off by itself: README, Security).
 ACCESS_CACHE = env.bool("ACCESS_CACHE", default=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -6,22 +6,25 @@ it when a notification arrives on the `rivergen_access` channel. These statement
 triggers send one with every write of memberships and organizations, and of the users'
 columns the lookup reads (id, is_active, password), whatever writes: the ORM, bulk
 updates, raw SQL, TRUNCATE. PostgreSQL delivers it when the writer commits, once per
-transaction (identical notifications are folded). SQLite has no LISTEN: nothing is
-remembered there, so nothing is installed.
+transaction (identical notifications are folded). Enabled ALWAYS, so that a replica
+applying changes notifies too. SQLite has no LISTEN: nothing is remembered there, so
+nothing is installed.
 """
 
 from django.conf import settings
 from django.db import migrations
 
 CHANNEL = "rivergen_access"
+TRIGGER = "rivergen_access_changed"
 
 
 def _tables(apps):
-    user_table = apps.get_model(settings.AUTH_USER_MODEL)._meta.db_table
+    user = apps.get_model(settings.AUTH_USER_MODEL)
+    read = ", ".join(user._meta.get_field(name).column for name in ("id", "is_active", "password"))
     return {
         apps.get_model("organizations", "Membership")._meta.db_table: "INSERT OR UPDATE OR DELETE OR TRUNCATE",
         apps.get_model("organizations", "Organization")._meta.db_table: "INSERT OR UPDATE OR DELETE OR TRUNCATE",
-        user_table: "UPDATE OF id, is_active, password OR DELETE OR TRUNCATE",
+        user._meta.db_table: f"UPDATE OF {read} OR DELETE OR TRUNCATE",
     }
 
 
@@ -29,7 +32,7 @@ def forward(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(
-        f"""CREATE FUNCTION rivergen_access_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        f"""CREATE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             PERFORM pg_notify('{CHANNEL}', '');
             RETURN NULL;
@@ -37,17 +40,20 @@ def forward(apps, schema_editor):
     )
     for table, events in _tables(apps).items():
         schema_editor.execute(
-            f'CREATE TRIGGER rivergen_access_changed AFTER {events} ON "{table}" '
-            "FOR EACH STATEMENT EXECUTE FUNCTION rivergen_access_changed();"
+            f'CREATE TRIGGER {TRIGGER} AFTER {events} ON "{table}" FOR EACH STATEMENT EXECUTE FUNCTION {TRIGGER}();'
         )
+        # ALWAYS: also when a replica applies changes (session_replication_role = replica).
+        schema_editor.execute(f'ALTER TABLE "{table}" ENABLE ALWAYS TRIGGER {TRIGGER};')
 
 
 def backward(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for table in _tables(apps):
-        schema_editor.execute(f'DROP TRIGGER rivergen_access_changed ON "{table}";')
-    schema_editor.execute("DROP FUNCTION rivergen_access_changed();")
+        schema_editor.execute(f'DROP TRIGGER {TRIGGER} ON "{table}";')
+    schema_editor.execute(f"DROP FUNCTION {TRIGGER}();")
+    # Listening sessions stop remembering at once (rivergen.db.postgresql.notifications).
+    schema_editor.execute(f"SELECT pg_notify('{CHANNEL}', 'untrusted');")
 
 
 class Migration(migrations.Migration):

@@ -26,7 +26,11 @@ from rivergen.middleware import record_organization
 ORGANIZATION_HEADER = "X-Organization-ID"
 #: Membership rows, remembered per worker until PostgreSQL notifies a change of the users,
 #: memberships or organizations (organizations migration 0002 sends the notifications).
-ACCESS_ROWS = RememberedUntilNotified(channel="rivergen_access", trigger="rivergen_access_changed", tables=3)
+ACCESS_ROWS = RememberedUntilNotified(
+    channel="rivergen_access",
+    trigger="rivergen_access_changed",
+    tables=lambda: [model._meta.db_table for model in (get_user_model(), Membership, Organization)],
+)
 _NOT_YOURS = f"{ORGANIZATION_HEADER} does not name one of your organizations."
 
 

@@ -22,7 +22,7 @@ from organizations.models import Membership, Organization, Role, Workspace
 from rivergen.api import tenancy
 from rivergen.api.authentication import PASSWORD_CHANGED_MESSAGE
 from tests.conftest import DATA_SOURCES_URL, MemberClient, assert_error, assert_success
-from tests.factories import DataSourceFactory, MembershipFactory, User
+from tests.factories import DataSourceFactory, MembershipFactory, OrganizationFactory, User, WorkspaceFactory
 
 LISTEN = "LISTEN rivergen_access"
 USER_INACTIVE = "User is inactive or no longer exists."
@@ -48,17 +48,26 @@ def membership_statements(statements: list[str]) -> list[str]:
 
 
 @contextmanager
-def elsewhere(*, notify: bool = True) -> Iterator[psycopg.Connection[Any]]:
-    """Another session on the same database, committing each statement.
-
-    notify=False: as a replica applying changes, the triggers do not fire (superuser only).
-    """
+def elsewhere() -> Iterator[psycopg.Connection[Any]]:
+    """Another session on the same database, committing each statement."""
     params = connection.get_connection_params()
     conninfo = {name: params[name] for name in ("dbname", "user", "password", "host", "port") if params.get(name)}
     with psycopg.connect(**conninfo, autocommit=True) as other:
-        if not notify:
-            other.execute("SET session_replication_role = replica")
         yield other
+
+
+def set_triggers(state: str) -> None:
+    """ENABLE ALWAYS, DISABLE or ENABLE REPLICA the membership table's trigger, elsewhere."""
+    with elsewhere() as other:
+        other.execute(f"ALTER TABLE organizations_membership {state} TRIGGER rivergen_access_changed")
+
+
+def lower_role_unnotified(user: User) -> None:
+    """Make `user` a viewer elsewhere, with the trigger off for that one transaction."""
+    with elsewhere() as other, other.transaction():
+        other.execute("ALTER TABLE organizations_membership DISABLE TRIGGER rivergen_access_changed")
+        other.execute("UPDATE organizations_membership SET role = 'viewer' WHERE user_id = %s", [user.pk])
+        other.execute("ALTER TABLE organizations_membership ENABLE ALWAYS TRIGGER rivergen_access_changed")
 
 
 def wait_for_notification() -> None:
@@ -138,8 +147,7 @@ def test_without_a_notification_the_remembered_row_is_what_answers(member: Membe
     """The control: the row really is remembered, so the notification is what revokes it."""
     source = DataSource.objects.get(workspace=workspace)
     list_statements(member)
-    with elsewhere(notify=False) as other:
-        other.execute("UPDATE organizations_membership SET role = 'viewer' WHERE user_id = %s", [member.user.pk])
+    lower_role_unnotified(member.user)
 
     assert member.delete(f"{DATA_SOURCES_URL}/{source.pk}").status_code == 200  # still the admin it remembered
 
@@ -151,8 +159,7 @@ def test_a_new_session_starts_with_nothing_remembered(member: MemberClient, work
     source = DataSource.objects.get(workspace=workspace)
     list_statements(member)
     connection.close()  # CONN_MAX_AGE, a server restart, an error: the next request opens a new one
-    with elsewhere(notify=False) as other:
-        other.execute("UPDATE organizations_membership SET role = 'viewer' WHERE user_id = %s", [member.user.pk])
+    lower_role_unnotified(member.user)
 
     with CaptureQueriesContext(connection) as queries:
         assert_error(member.delete(f"{DATA_SOURCES_URL}/{source.pk}"), 403, "FORBIDDEN")
@@ -210,23 +217,137 @@ def test_without_postgresql_every_request_reads_the_membership(member: MemberCli
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_a_database_whose_triggers_are_disabled_remembers_nothing(member: MemberClient) -> None:
+def test_a_replica_applying_changes_notifies_too(member: MemberClient, workspace: Workspace) -> None:
+    """The triggers are enabled ALWAYS: also for session_replication_role = replica (logical replication)."""
+    source = DataSource.objects.get(workspace=workspace)
+    list_statements(member)
     with elsewhere() as other:
-        other.execute("ALTER TABLE organizations_membership DISABLE TRIGGER rivergen_access_changed")
-        try:
-            statements = [list_statements(member) for _ in range(2)]
-        finally:
-            connection.close()  # its session would hold a lock the ALTER below waits for
-            other.execute("ALTER TABLE organizations_membership ENABLE TRIGGER rivergen_access_changed")
+        other.execute("SET session_replication_role = replica")
+        other.execute("UPDATE organizations_membership SET role = 'viewer' WHERE user_id = %s", [member.user.pk])
+    wait_for_notification()
+
+    assert_error(member.delete(f"{DATA_SOURCES_URL}/{source.pk}"), 403, "FORBIDDEN")
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("state", ["DISABLE", "ENABLE REPLICA"])
+def test_a_database_whose_triggers_do_not_always_fire_remembers_nothing(member: MemberClient, state: str) -> None:
+    set_triggers(state)
+    try:
+        statements = [list_statements(member) for _ in range(2)]
+    finally:
+        connection.close()  # its session would hold a lock the ALTER below waits for
+        set_triggers("ENABLE ALWAYS")
 
     assert [len(membership_statements(each)) for each in statements] == [1, 1]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_triggers_disabled_after_the_check_are_found_at_the_next_one(
+    member: MemberClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    list_statements(member)  # a trusted session
+    connection_kept = connection.connection
+    try:
+        set_triggers("DISABLE")
+        monkeypatch.setattr(tenancy.ACCESS_ROWS, "recheck", 0.0)  # the check is due
+        statements = [list_statements(member) for _ in range(2)]
+        assert connection.connection is connection_kept  # the same session found out
+    finally:
+        connection.close()
+        set_triggers("ENABLE ALWAYS")
+
+    assert [len(membership_statements(each)) for each in statements] == [1, 1]
+    assert all("pg_trigger" in " ".join(each) for each in statements)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_check_forgets_what_was_remembered(member: MemberClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change made while the triggers were off is read afresh at the next check."""
+    list_statements(member)
+    lower_role_unnotified(member.user)
+    monkeypatch.setattr(tenancy.ACCESS_ROWS, "recheck", 0.0)
+
+    response = member.post(DATA_SOURCES_URL, {}, format="json")
+
+    assert_error(response, 403, "FORBIDDEN")
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_membership_named_by_header_is_forgotten_too(member: MemberClient, organization: Organization) -> None:
+    named = str(organization.pk)
+    assert_success(
+        member.get(DATA_SOURCES_URL, HTTP_X_ORGANIZATION_ID=named), 200, "Data sources retrieved successfully"
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert_success(
+            member.get(DATA_SOURCES_URL, HTTP_X_ORGANIZATION_ID=named), 200, "Data sources retrieved successfully"
+        )
+    assert membership_statements([query["sql"] for query in queries.captured_queries]) == []  # remembered
+    with elsewhere() as other:
+        other.execute("DELETE FROM organizations_membership WHERE user_id = %s", [member.user.pk])
+    wait_for_notification()
+
+    assert_error(member.get(DATA_SOURCES_URL, HTTP_X_ORGANIZATION_ID=named), 403, "FORBIDDEN")
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_earlier_membership_added_elsewhere_becomes_the_default_organization(member: MemberClient) -> None:
+    other_organization = OrganizationFactory.create()
+    DataSourceFactory.create(workspace=WorkspaceFactory.create(organization=other_organization), name="theirs")
+    assert "theirs" not in [item["name"] for item in list_items(member)]
+    with elsewhere() as other:
+        other.execute(
+            "INSERT INTO organizations_membership (role, created_at, user_id, organization_id)"
+            " VALUES ('viewer', '2000-01-01', %s, %s)",
+            [member.user.pk, other_organization.pk],
+        )
+    wait_for_notification()
+
+    assert [item["name"] for item in list_items(member)] == ["theirs"]
+
+
+def list_items(client: MemberClient) -> list[dict[str, Any]]:
+    return assert_success(client.get(DATA_SOURCES_URL), 200, "Data sources retrieved successfully")["items"]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_without_autocommit_nothing_is_remembered(member: MemberClient) -> None:
+    connection.set_autocommit(False)
+    try:
+        statements = [list_statements(member) for _ in range(2)]
+    finally:
+        connection.rollback()
+        connection.set_autocommit(True)
+
+    assert [len(membership_statements(each)) for each in statements] == [1, 1]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_without_kept_connections_nothing_is_remembered(member: MemberClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CONN_MAX_AGE = 0 (DEBUG's default): LISTEN and the check would cost each request two statements."""
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    statements = [list_statements(member) for _ in range(2)]
+
+    assert [len(membership_statements(each)) for each in statements] == [1, 1]
+    assert all(LISTEN not in each for each in statements)
 
 
 @on_postgresql
 @pytest.mark.django_db
 def test_every_table_the_lookup_reads_notifies() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname = 'rivergen_access_changed'")
+        cursor.execute(
+            "SELECT tgrelid::regclass::text FROM pg_trigger"
+            " WHERE tgname = 'rivergen_access_changed' AND tgenabled = 'A'"
+        )
         tables = sorted(row[0] for row in cursor.fetchall())
 
     assert tables == sorted([User._meta.db_table, Membership._meta.db_table, Organization._meta.db_table])
