@@ -1,0 +1,61 @@
+"""The renderer chosen for an Accept header: the common ones skip DRF's parsing, and get its answer."""
+
+from typing import Any
+
+import pytest
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer, TemplateHTMLRenderer
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from rivergen.api import renderers as api_renderers
+from rivergen.api.negotiation import JSONFallbackNegotiation
+
+RENDERER_ORDERS = [
+    [api_renderers.JSONRenderer(), BrowsableAPIRenderer()],  # the settings' order
+    [BrowsableAPIRenderer(), api_renderers.JSONRenderer()],
+    [TemplateHTMLRenderer(), JSONRenderer(), BrowsableAPIRenderer()],
+]
+
+
+class ParsingNegotiation(JSONFallbackNegotiation):
+    """The same negotiation without the shortcut: DRF's parsing, then the JSON fallback."""
+
+    plain_accepts = frozenset()
+
+
+def request_with(accept: str | None, query: str = "") -> Request:
+    headers = {} if accept is None else {"Accept": accept}
+    return Request(APIRequestFactory().get(f"/api/v1/data-sources{query}", headers=headers))
+
+
+def answer(negotiation: Any, request: Request, renderers: list[Any]) -> tuple[type, str]:
+    renderer, media_type = negotiation.select_renderer(request, renderers)
+    return type(renderer), media_type
+
+
+@pytest.mark.parametrize("renderers", RENDERER_ORDERS, ids=["json first", "browsable first", "html first"])
+@pytest.mark.parametrize("accept", [None, "", "*/*", "application/json"])
+def test_the_common_accept_headers_get_drfs_own_answer(renderers: list[Any], accept: str | None) -> None:
+    request = request_with(accept)
+
+    assert answer(JSONFallbackNegotiation(), request, renderers) == answer(ParsingNegotiation(), request, renderers)
+
+
+@pytest.mark.parametrize("accept", ["application/json; indent=4", "text/html", "text/html, */*"])
+def test_other_accept_headers_still_go_through_drf(accept: str) -> None:
+    renderers = RENDERER_ORDERS[0]
+    request = request_with(accept)
+
+    assert answer(JSONFallbackNegotiation(), request, renderers) == answer(
+        DefaultContentNegotiation(), request, renderers
+    )
+
+
+def test_a_format_parameter_still_goes_through_drf() -> None:
+    renderers = RENDERER_ORDERS[0]
+
+    assert answer(JSONFallbackNegotiation(), request_with("*/*", "?format=api"), renderers) == (
+        BrowsableAPIRenderer,
+        "text/html",
+    )
