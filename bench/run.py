@@ -19,7 +19,9 @@ For each size: `manage.py seed_bench --rows N` on a dedicated PostgreSQL databas
 5. the SQL alone: the captured statements run directly through psycopg (median of
    BENCH_SQL_RUNS) and EXPLAIN (ANALYZE, BUFFERS) execution time;
 6. throughput at concurrency 8 with wrk (bench/mix.lua): the whole mix, then the small
-   organization's default list, each for BENCH_THROUGHPUT_SECONDS, service then floor;
+   organization's default list, each for BENCH_THROUGHPUT_SECONDS per server, in
+   BENCH_THROUGHPUT_ROUNDS alternating rounds (service then floor, then floor then
+   service, ...), so the machine's drift within the minute hits both alike;
 7. memory: the service is topped up to BENCH_MEMORY_REQUESTS requests of the mix in
    total, then each worker's VmRSS is read from /proc.
 
@@ -33,7 +35,8 @@ for the whole run; captured SQL, query plans and server logs in bench/results/tm
     BENCH_REQUESTS            latency requests per query and server (default 200)
     BENCH_WARMUP              warm-up rounds of the mix before measuring (default 20)
     BENCH_QUERY_SECONDS       time cap per query and server for latency (default 20)
-    BENCH_THROUGHPUT_SECONDS  each wrk run (default 15)
+    BENCH_THROUGHPUT_SECONDS  wrk time per load and server, all rounds together (default 15)
+    BENCH_THROUGHPUT_ROUNDS   alternating rounds it is split into (default 3)
     BENCH_CONCURRENCY         wrk connections (default 8)
     BENCH_WORKERS             gunicorn workers, service and floor (default: production's,
                               gunicorn.conf.py's 2 x CPUs + 1)
@@ -103,6 +106,7 @@ class Config:
     warmup: int = env_int("BENCH_WARMUP", 20)
     query_seconds: float = env_int("BENCH_QUERY_SECONDS", 20)
     throughput_seconds: int = env_int("BENCH_THROUGHPUT_SECONDS", 15)
+    throughput_rounds: int = max(1, env_int("BENCH_THROUGHPUT_ROUNDS", 3))
     concurrency: int = env_int("BENCH_CONCURRENCY", 8)
     # Production's default (gunicorn.conf.py): sync workers wait on PostgreSQL and Redis,
     # so more workers than CPUs keep the CPUs busy under load.
@@ -522,7 +526,13 @@ def measure_sql(
 
 
 def wrk(
-    port: int, paths: list[str], token: str, organization: int | None, config: Config, label: str
+    port: int,
+    paths: list[str],
+    token: str,
+    organization: int | None,
+    config: Config,
+    label: str,
+    seconds: int | None = None,
 ) -> dict[str, Any]:
     paths_file = TMP / f"paths-{label}.txt"
     paths_file.write_text("\n".join(paths) + "\n")
@@ -530,7 +540,7 @@ def wrk(
         "wrk",
         "-t1",
         f"-c{config.concurrency}",
-        f"-d{config.throughput_seconds}s",
+        f"-d{seconds or config.throughput_seconds}s",
         "--timeout",
         "30s",
         "-s",
@@ -549,6 +559,36 @@ def wrk(
         result[name] for name in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
     )
     return result
+
+
+def measure_throughput(
+    config: Config, servers: dict[str, "Server"], token: str, paths: list[str], organization: int | None, label: str
+) -> dict[str, Any]:
+    """Both servers' requests/s on one load, in alternating rounds; ratio = service/floor.
+
+    Each server's figure is all its rounds' requests over all their time; each round's own
+    ratio is kept too (the spread says how much the machine drifted).
+    """
+    seconds = max(1, config.throughput_seconds // config.throughput_rounds)
+    rounds: list[dict[str, dict[str, Any]]] = []
+    for number in range(config.throughput_rounds):
+        order = SERVERS if number % 2 == 0 else tuple(reversed(SERVERS))
+        this_round = {}
+        for name in order:
+            this_round[name] = wrk(servers[name].port, paths, token, organization, config, label, seconds)
+            servers[name].requests += this_round[name]["requests"]
+        rounds.append(this_round)
+    run: dict[str, Any] = {}
+    for name in SERVERS:
+        keys = ("requests", "duration_us", "bytes", "connect_errors", "read_errors", "write_errors")
+        total = {key: sum(r[name][key] for r in rounds) for key in keys}
+        total["rps"] = round(total["requests"] / (total["duration_us"] / 1e6), 1)
+        total["errors"] = sum(r[name]["errors"] for r in rounds)
+        total["rounds_rps"] = [r[name]["rps"] for r in rounds]
+        run[name] = total
+    run["ratio"] = round(run["service"]["rps"] / run["floor"]["rps"], 3)
+    run["rounds_ratio"] = [round(r["service"]["rps"] / r["floor"]["rps"], 3) for r in rounds]
+    return run
 
 
 def top_up(servers: dict[str, Server], queries: list[Query], clients_factory: Any, total: int) -> None:
@@ -715,20 +755,20 @@ def run_size(config: Config, rows: int, env: dict[str, str]) -> dict[str, Any]:
         (TMP / f"plans-{rows}.json").write_text(json.dumps(plans, indent=1))
         timings["sql_s"] = round(time.monotonic() - phase, 1)
 
-        log(f"throughput at concurrency {config.concurrency} ({config.throughput_seconds} s per run, wrk)")
+        log(
+            f"throughput at concurrency {config.concurrency} ({config.throughput_seconds} s per load and server, "
+            f"in {config.throughput_rounds} alternating rounds, wrk)"
+        )
         phase = time.monotonic()
         small = next(query for query in queries if not query.in_mix)
-        throughput: dict[str, dict[str, Any]] = {"mix": {}, "small_org": {}}
-        for name in SERVERS:
-            result = wrk(servers[name].port, mix_paths(queries), token, None, config, f"mix-{rows}")
-            servers[name].requests += result["requests"]
-            throughput["mix"][name] = result
-        for name in SERVERS:
-            result = wrk(servers[name].port, small.paths, token, small.organization_header, config, f"small-{rows}")
-            servers[name].requests += result["requests"]
-            throughput["small_org"][name] = result
-        for run in throughput.values():
-            run["ratio"] = round(run["service"]["rps"] / run["floor"]["rps"], 3)
+        loads = {
+            "mix": (mix_paths(queries), None),
+            "small_org": (small.paths, small.organization_header),
+        }
+        throughput = {
+            load: measure_throughput(config, servers, token, paths, organization, f"{load}-{rows}")
+            for load, (paths, organization) in loads.items()
+        }
         timings["throughput_s"] = round(time.monotonic() - phase, 1)
 
         phase = time.monotonic()
@@ -863,10 +903,11 @@ def markdown(result: dict[str, Any], meta: dict[str, Any]) -> str:
         lines.append("")
     lines += [
         f"Throughput at concurrency {meta['config']['concurrency']}, requests/s "
-        f"({meta['config']['throughput_seconds']} s each, wrk):",
+        f"({meta['config']['throughput_seconds']} s per load and server, wrk, in "
+        f"{meta['config'].get('throughput_rounds', 1)} alternating rounds):",
         "",
-        "| load | service | floor | service/floor | errors (service, floor) |",
-        "|---|--:|--:|--:|--:|",
+        "| load | service | floor | service/floor | each round | errors (service, floor) |",
+        "|---|--:|--:|--:|--:|--:|",
     ]
     for label, run in (
         ("whole mix, largest organization", throughput["mix"]),
@@ -874,6 +915,7 @@ def markdown(result: dict[str, Any], meta: dict[str, Any]) -> str:
     ):
         lines.append(
             f"| {label} | {run['service']['rps']:,.0f} | {run['floor']['rps']:,.0f} | {run['ratio']:.0%} "
+            f"| {', '.join(f'{ratio:.0%}' for ratio in run.get('rounds_ratio', [run['ratio']]))} "
             f"| {run['service']['errors']}, {run['floor']['errors']} |"
         )
     memory = result["memory"]
@@ -922,6 +964,7 @@ def main() -> None:
                 "warmup",
                 "query_seconds",
                 "throughput_seconds",
+                "throughput_rounds",
                 "concurrency",
                 "workers",
                 "sql_runs",
