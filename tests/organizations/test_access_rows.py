@@ -322,13 +322,18 @@ def test_without_autocommit_nothing_is_remembered(member: MemberClient) -> None:
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_without_kept_connections_nothing_is_remembered(member: MemberClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    """CONN_MAX_AGE = 0 (DEBUG's default): LISTEN and the check would cost each request two statements."""
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+@pytest.mark.parametrize(("max_age", "membership_reads"), [(0, [1, 1]), (None, [1, 0]), (60, [1, 0])])
+def test_only_kept_connections_remember(
+    member: MemberClient, monkeypatch: pytest.MonkeyPatch, max_age: int | None, membership_reads: list[int]
+) -> None:
+    """CONN_MAX_AGE = 0 (DEBUG's default): LISTEN and the check would cost each request two statements.
+
+    None keeps connections for good: they remember, as with a number of seconds.
+    """
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", max_age)
     statements = [list_statements(member) for _ in range(2)]
 
-    assert [len(membership_statements(each)) for each in statements] == [1, 1]
-    assert all(LISTEN not in each for each in statements)
+    assert [len(membership_statements(each)) for each in statements] == membership_reads
 
 
 @on_postgresql

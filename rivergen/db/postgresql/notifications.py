@@ -19,7 +19,7 @@ A session remembers nothing unless it can trust the notifications to come:
   (PgBouncer) LISTEN may land on another server connection than the reads;
 - it is in autocommit, idle, outside `transaction.atomic`: in a transaction LISTEN would
   wait for its commit, and the rows read could be the transaction's own;
-- connections are kept between requests (CONN_MAX_AGE > 0), else each request would pay
+- connections are kept between requests (CONN_MAX_AGE not 0), else each request would pay
   the LISTEN and the check;
 - on PostgreSQL, with `settings.ACCESS_CACHE` on.
 """
@@ -88,7 +88,7 @@ class RememberedUntilNotified:
         if (
             connection.in_atomic_block
             or not connection.get_autocommit()
-            or not connection.settings_dict["CONN_MAX_AGE"]
+            or connection.settings_dict["CONN_MAX_AGE"] == 0  # None: kept for good
         ):
             return None
         # As a cursor would: a session the server closed is dropped (its goodbye is read, and
