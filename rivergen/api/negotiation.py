@@ -28,8 +28,11 @@ class JSONFallbackNegotiation(DefaultContentNegotiation):
             # types against every renderer: ~20 µs of each request's CPU.
             renderers = list(renderers)
             for renderer in renderers:
-                if accept != "application/json" or renderer.media_type == "application/json":
+                if accept == "application/json" and renderer.media_type != "application/json":
+                    continue
+                if ";" not in renderer.media_type:
                     return renderer, renderer.media_type
+                break  # a media type with parameters: DRF's own precedence rules
         try:
             return super().select_renderer(request, renderers, format_suffix)
         except (NotAcceptable, Http404):

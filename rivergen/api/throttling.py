@@ -27,7 +27,10 @@ the budget, so it takes the last 64 counts it sees one at a time, and rates unde
 token endpoints' 10/min, anonymous 60/min) are always counted one request at a time,
 exactly as before. A lease is never used past its window's end; if the window itself is
 lost early (Redis flushed or evicting, the database table culled), a worker's lease still
-serves its remaining counts (at most 15) in the new one.
+serves its remaining counts (at most 15) in the new one. Other ways counts are lost (a client
+refused a little early, never late): two threads of one process (gthread, runserver) taking
+a lease for the same client at once keep only the second; a lease pushed out of a worker's
+4,096 keys by other clients' leases within one window.
 """
 
 import hashlib

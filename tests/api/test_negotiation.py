@@ -11,10 +11,16 @@ from rest_framework.test import APIRequestFactory
 from rivergen.api import renderers as api_renderers
 from rivergen.api.negotiation import JSONFallbackNegotiation
 
+
+class CharsetJSONRenderer(JSONRenderer):
+    media_type = "application/json; charset=utf-8"  # parameters: DRF ranks these its own way
+
+
 RENDERER_ORDERS = [
     [api_renderers.JSONRenderer(), BrowsableAPIRenderer()],  # the settings' order
     [BrowsableAPIRenderer(), api_renderers.JSONRenderer()],
     [TemplateHTMLRenderer(), JSONRenderer(), BrowsableAPIRenderer()],
+    [CharsetJSONRenderer(), BrowsableAPIRenderer()],
 ]
 
 
@@ -34,7 +40,9 @@ def answer(negotiation: Any, request: Request, renderers: list[Any]) -> tuple[ty
     return type(renderer), media_type
 
 
-@pytest.mark.parametrize("renderers", RENDERER_ORDERS, ids=["json first", "browsable first", "html first"])
+@pytest.mark.parametrize(
+    "renderers", RENDERER_ORDERS, ids=["json first", "browsable first", "html first", "parameters first"]
+)
 @pytest.mark.parametrize("accept", [None, "", "*/*", "application/json"])
 def test_the_common_accept_headers_get_drfs_own_answer(renderers: list[Any], accept: str | None) -> None:
     request = request_with(accept)

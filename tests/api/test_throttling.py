@@ -60,6 +60,7 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CACHE_TABLE = "rivergen_throttle_cache"
 DATABASE_CACHE = "django.core.cache.backends.db.DatabaseCache"
 REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+LOCMEM_CACHE = "django.core.cache.backends.locmem.LocMemCache"
 
 
 def set_rates(settings: Any, **rates: str) -> None:
@@ -708,6 +709,21 @@ def test_a_worker_keeps_its_leases_whatever_cache_object_serves_each_request(set
     results = [attempt() for _ in range(1400)]
 
     assert results == [True] * 1280 + [False] * 120
+
+
+def test_a_new_throttle_store_starts_without_the_old_ones_leases(settings: Any) -> None:
+    """Leases are counts of one store: changing CACHES (tests, a reconfigured process) forgets them."""
+    set_rates(settings, auth="6400/min")
+
+    def attempt() -> bool:
+        return AuthThrottle().allow_request(anonymous_request(), view=None)  # the process's leases
+
+    settings.CACHES = {**settings.CACHES, "throttle": {"BACKEND": LOCMEM_CACHE, "LOCATION": f"a-{uuid.uuid4()}"}}
+    assert attempt() is True  # a lease of 16 counts from the first store
+    settings.CACHES = {**settings.CACHES, "throttle": {"BACKEND": LOCMEM_CACHE, "LOCATION": f"b-{uuid.uuid4()}"}}
+    assert attempt() is True
+
+    assert stored_count(caches["throttle"]) == 16  # the second store was asked for its own
 
 
 def test_low_rate_keys_do_not_push_a_lease_out() -> None:

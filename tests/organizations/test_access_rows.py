@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from datasources.models import DataSource
@@ -334,6 +334,49 @@ def test_only_kept_connections_remember(
     statements = [list_statements(member) for _ in range(2)]
 
     assert [len(membership_statements(each)) for each in statements] == membership_reads
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_session_whose_pid_is_not_its_backends_remembers_nothing(
+    member: MemberClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a connection pooler the backend that answers is not the one psycopg was told of."""
+    monkeypatch.setattr(psycopg.ConnectionInfo, "backend_pid", property(lambda info: 0))
+    statements = [list_statements(member) for _ in range(2)]
+
+    assert [len(membership_statements(each)) for each in statements] == [1, 1]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_untrusted_notification_stops_remembering(member: MemberClient) -> None:
+    """What the reverse migration sends as it drops the triggers."""
+    list_statements(member)
+    with elsewhere() as other:
+        other.execute("SELECT pg_notify('rivergen_access', 'untrusted')")
+    wait_for_notification()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")  # reads the notification, as any statement would
+    statements = [list_statements(member) for _ in range(2)]
+
+    assert [len(membership_statements(each)) for each in statements] == [1, 1]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_session_that_could_not_listen_is_not_kept(member: MemberClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    connection.close()
+    with monkeypatch.context() as patch:
+        patch.setattr(tenancy.ACCESS_ROWS, "channel", "no such channel")  # LISTEN fails: a syntax error
+        with pytest.raises(DatabaseError):
+            tenancy.ACCESS_ROWS.get(connection, ("any", "key"), lambda: ("a row",))
+    kept = tenancy.ACCESS_ROWS._local.__dict__.get("sessions", {}).get(connection.alias)
+    assert kept is None or kept.session is not connection.connection  # none for this connection
+
+    first = list_statements(member)
+    assert first[0] == LISTEN  # the next request starts the session again, and listens
+    assert membership_statements(list_statements(member)) == []
 
 
 @on_postgresql

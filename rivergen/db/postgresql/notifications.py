@@ -101,13 +101,19 @@ class RememberedUntilNotified:
         sessions: dict[str, _Session] = self._local.__dict__.setdefault("sessions", {})
         session = sessions.get(connection.alias)
         if session is None or session.session is not raw:
-            if session is not None:
+            if session is not None:  # its connection was replaced: forget it, once
+                del sessions[connection.alias]
                 session.session.remove_notify_handler(session.forget)
-            session = sessions[connection.alias] = _Session(raw)
+            session = _Session(raw)
             raw.add_notify_handler(session.forget)  # before LISTEN: no notification goes unhandled
-            with connection.cursor() as cursor:
-                cursor.execute(f"LISTEN {self.channel}")
-            self._check(connection, session)
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"LISTEN {self.channel}")
+                self._check(connection, session)
+            except BaseException:
+                raw.remove_notify_handler(session.forget)  # not listening: never a session to trust
+                raise
+            sessions[connection.alias] = session
         elif _input_waiting(raw):
             session.forget()  # unread: the next statement reads it (and calls forget again)
         elif time.monotonic() - session.checked_at >= self.recheck:
@@ -116,11 +122,14 @@ class RememberedUntilNotified:
 
     def _check(self, connection: BaseDatabaseWrapper, session: _Session) -> None:
         """Trust the session if every table's trigger is enabled ALWAYS, as seen by its own backend."""
-        tables = self.tables()
+        session.trusted = False  # until this check has passed (a failed one raises)
+        tables = [connection.ops.quote_name(table) for table in self.tables()]
         with connection.cursor() as cursor:
             cursor.execute(
+                # to_regclass: a table not there yet (a migration to come) is no match, not an error.
                 "SELECT count(*) = %s AND pg_backend_pid() = %s FROM pg_trigger"
-                " WHERE tgname = %s AND tgenabled = 'A' AND tgrelid = ANY(%s::regclass[])",
+                " WHERE tgname = %s AND tgenabled = 'A'"
+                " AND tgrelid = ANY(ARRAY(SELECT to_regclass(name) FROM unnest(%s::text[]) AS name))",
                 [len(tables), session.session.info.backend_pid, self.trigger, tables],
             )
             (trusted,) = cursor.fetchone()
