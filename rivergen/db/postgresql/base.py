@@ -53,13 +53,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection = self.connection
         if connection is None or connection.closed:
             return False
-        try:
-            # poll, not select: select refuses descriptors from 1024 on (a busy process).
-            poller = select.poll()
-            poller.register(connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-            quiet = not poller.poll(0)
-        except (OSError, ValueError):
-            quiet = False  # cannot tell: ask
-        if quiet:
+        if not input_waiting(connection):
             return True  # nothing arrived since the last query: the server said no goodbye
         return bool(super().is_usable())  # a notice, a notification, or a goodbye: ask
+
+
+def input_waiting(connection: Any) -> bool:
+    """Whether the server sent anything since the last query; True when it cannot tell."""
+    try:
+        # poll, not select: select refuses descriptors from 1024 on (a busy process).
+        poller = select.poll()
+        poller.register(connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True

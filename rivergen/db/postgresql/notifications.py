@@ -24,7 +24,6 @@ A session remembers nothing unless it can trust the notifications to come:
 - on PostgreSQL, with `settings.ACCESS_CACHE` on.
 """
 
-import select
 import threading
 import time
 from collections import OrderedDict
@@ -34,6 +33,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import pq
+
+from rivergen.db.postgresql.base import input_waiting
 
 Row = TypeVar("Row")
 UNTRUSTED = "untrusted"  # a notification's payload: stop remembering (the triggers are going)
@@ -114,7 +115,7 @@ class RememberedUntilNotified:
                 raw.remove_notify_handler(session.forget)  # not listening: never a session to trust
                 raise
             sessions[connection.alias] = session
-        elif _input_waiting(raw):
+        elif input_waiting(raw):
             session.forget()  # unread: the next statement reads it (and calls forget again)
         elif time.monotonic() - session.checked_at >= self.recheck:
             self._check(connection, session)
@@ -135,12 +136,3 @@ class RememberedUntilNotified:
             (trusted,) = cursor.fetchone()
         session.forget()  # a row read before the check may predate a trigger enabled since
         session.trusted, session.checked_at = bool(trusted), time.monotonic()
-
-
-def _input_waiting(raw: Any) -> bool:
-    try:
-        poller = select.poll()
-        poller.register(raw.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-        return bool(poller.poll(0))
-    except (OSError, ValueError):
-        return True  # cannot tell: forget
