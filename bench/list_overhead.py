@@ -132,7 +132,7 @@ def count_statements(client: WSGIClient, url: str) -> list[str]:
 def time_pieces(client: WSGIClient, url: str, requests: int) -> None:
     """CPU per request of each step of a list request (nested steps are inside their parent)."""
     from django.core.handlers.wsgi import WSGIHandler
-    from rest_framework import serializers, views
+    from rest_framework import views
 
     from datasources.api.views import DataSourceViewSet
     from rivergen.api import pagination, renderers, viewsets
@@ -163,7 +163,7 @@ def time_pieces(client: WSGIClient, url: str, requests: int) -> None:
     timed(viewsets.OrganizationScopedViewSet, "filter_queryset", "      filters, search, sort")
     timed(pagination.EnvelopePagination, "paginate_queryset", "    pagination: count and page")
     timed(DataSourceViewSet, "count_rows", "      the count")
-    timed(serializers.ListSerializer, "to_representation", "    rows")
+    timed(viewsets.ListModelMixin, "represent_page", "    rows")
     timed(pagination.EnvelopePagination, "get_paginated_response", "    envelope")
     timed(renderers.JSONRenderer, "render", "  JSON")
     for _ in range(50):

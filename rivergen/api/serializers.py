@@ -24,6 +24,20 @@ class ColumnRepresentationMixin:
         super().__init_subclass__(**kwargs)
         cls._read_column_set = frozenset(cls.read_columns)
 
+    @classmethod
+    def represent_rows(cls, rows: list[Any]) -> list[dict[str, Any]] | None:
+        """A list page's representation without building a serializer: None if it needs one.
+
+        Rows read as `.values(*read_columns)` (the list path) already are what
+        `to_representation` would copy, key for key and in order; they are fresh dicts
+        nobody else holds, so they are handed on as they are. Building the list serializer
+        and its child only to copy them cost 8% of a list request's instructions.
+        """
+        columns = cls._read_column_set
+        if columns and all(type(row) is dict and row.keys() == columns for row in rows):
+            return rows
+        return None
+
     def to_representation(self, instance: Any) -> dict[str, Any]:
         if isinstance(instance, dict):
             # A list row, `.values(*read_columns)`: copied whole when it holds exactly these

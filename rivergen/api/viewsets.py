@@ -4,7 +4,7 @@ A concrete viewset only declares its queryset, serializer, filters and sort fiel
 Messages come from the model's verbose names: "Data source created successfully".
 """
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -125,7 +125,14 @@ class ListModelMixin(OrganizationScopedViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.list_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        assert page is not None, "every list is paginated (EnvelopePagination)"
+        return self.get_paginated_response(self.represent_page(page))
+
+    def represent_page(self, page: Sequence[Any]) -> Any:
+        """The page's items: the serializer's, or its rows as they are when they already are that."""
+        represent_rows = getattr(self.get_serializer_class(), "represent_rows", None)
+        items = represent_rows(page) if represent_rows is not None else None
+        return self.get_serializer(page, many=True).data if items is None else items
 
     def list_queryset(self) -> QuerySet[Any]:
         """`filter_queryset(get_queryset())`, built once per `statement_key` (rivergen/db/statements.py).

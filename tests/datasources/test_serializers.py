@@ -81,3 +81,24 @@ def test_a_row_holding_more_than_the_read_columns_shows_only_them(workspace):
 
     assert tuple(data) == DataSourceSerializer.read_columns
     assert "s3cret-value" not in str(data) and "PRIVATE" not in str(data)
+
+
+def test_a_lists_column_rows_are_handed_on_as_their_own_representation(workspace):
+    DataSourceFactory.create_batch(2, workspace=workspace, tags=["a"])
+    rows = list(DataSource.objects.values(*DataSourceSerializer.read_columns))
+
+    represented = DataSourceSerializer.represent_rows(rows)
+
+    assert represented is rows
+    assert rendered(represented) == rendered(DataSourceSerializer(rows, many=True).data)
+    assert DataSourceSerializer.represent_rows([]) == []
+
+
+def test_rows_that_are_not_exactly_the_read_columns_go_through_the_serializer(workspace):
+    DataSourceFactory.create(workspace=workspace, password="s3cret-value")
+    exact = DataSource.objects.values(*DataSourceSerializer.read_columns).get()
+    with_a_credential = DataSource.objects.values(*DataSourceSerializer.read_columns, "password").get()
+    missing_one = DataSource.objects.values(*DataSourceSerializer.read_columns[1:]).get()
+
+    for rows in ([with_a_credential], [exact, with_a_credential], [missing_one], [DataSource.objects.get()]):
+        assert DataSourceSerializer.represent_rows(rows) is None
