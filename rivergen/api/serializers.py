@@ -34,9 +34,12 @@ class ColumnRepresentationMixin:
         and its child only to copy them cost 8% of a list request's instructions.
         """
         columns = cls._read_column_set
-        if columns and all(type(row) is dict and row.keys() == columns for row in rows):
-            return rows
-        return None
+        if not columns:
+            return None
+        for row in rows:
+            if type(row) is not dict or row.keys() != columns:
+                return None
+        return rows
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         if isinstance(instance, dict):

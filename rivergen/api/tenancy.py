@@ -9,7 +9,7 @@ so another organization's ids are rejected the same way.
 from typing import Any, NoReturn
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import QuerySet
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
@@ -101,13 +101,16 @@ class _MembershipQueries:
         On PostgreSQL the row is remembered until a user, membership or organization
         changes (`ACCESS_ROWS`): a repeat request makes no statement for it.
         """
-        row = ACCESS_ROWS.get(connection, (user_id, organization_id), lambda: self._row(user_id, organization_id))
+        # The connection itself, not the `connection` proxy: the remembered rows read a dozen
+        # of its attributes, each a lookup through the proxy's thread-local handler.
+        database = connections[DEFAULT_DB_ALIAS]
+        row = ACCESS_ROWS.get(database, (user_id, organization_id), lambda: self._row(user_id, organization_id))
         if row is None:
             return None
         split = len(self._MEMBERSHIP_FIELDS)
         end = split + len(self._ORGANIZATION_FIELDS)
-        membership = Membership.from_db(connection.alias, self._MEMBERSHIP_FIELDS, row[:split])
-        membership.organization = Organization.from_db(connection.alias, self._ORGANIZATION_FIELDS, row[split:end])
+        membership = Membership.from_db(database.alias, self._MEMBERSHIP_FIELDS, row[:split])
+        membership.organization = Organization.from_db(database.alias, self._ORGANIZATION_FIELDS, row[split:end])
         return membership, row[end]
 
     def _row(self, user_id: int, organization_id: int | None) -> tuple[Any, ...] | None:
