@@ -241,3 +241,24 @@ def test_an_unknown_log_format_is_refused():
     )
     assert result.returncode != 0
     assert "LOG_FORMAT must be json or plain." in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("message", "extra"),
+    [
+        ("GET /api/v1/data-sources 200 1.20ms", {"status": 200, "duration_ms": 1.2, "user_id": None}),
+        ("Données « bien » reçues: 日本", {"path": "/api/v1/data-sources/é"}),
+        ("a lone surrogate: \ud800", {"path": "/\udcff"}),
+        ("a huge number", {"count": 2**70}),
+    ],
+)
+def test_every_json_line_is_ascii_and_reads_back_exactly(message, extra):
+    record = logging.LogRecord("rivergen.request", logging.INFO, __file__, 1, "%s", (message,), None)
+    record.__dict__.update(extra)
+
+    line = JSONFormatter().format(record)
+
+    assert line.isascii() and "\n" not in line
+    entry = json.loads(line)
+    assert entry["message"] == message
+    assert {key: entry[key] for key in extra} == extra
