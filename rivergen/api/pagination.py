@@ -85,7 +85,9 @@ class EnvelopePagination(BasePagination):
         forward = walked is queryset
         if start < self.deferred_join_from:
             rows = self._read(walked[start:stop], "page", start, stop, forward)
-            return rows if forward else rows[::-1]
+            if not forward:
+                rows.reverse()  # in place: still the statement's rows (ColumnRows)
+            return rows
         return self._read(queryset.filter(pk__in=walked.values("pk")[start:stop]), "ids", start, stop, forward)
 
     def _read(self, queryset: QuerySet[Any], *page: Any) -> list[Any]:

@@ -39,6 +39,14 @@ from django.db.models.sql.compiler import SQLCompiler
 State = TypeVar("State")
 
 
+class ColumnRows(list[dict[str, Any]]):
+    """The rows of one `.values()` statement, as dicts: each holds exactly `columns`, in order."""
+
+    def __init__(self, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
+        super().__init__(rows)
+        self.columns = columns
+
+
 class CompiledStatement(NamedTuple):
     sql: str
     params: tuple[Any, ...]
@@ -93,12 +101,12 @@ class StatementCache:
         return queryset, state
 
     def values(self, queryset: QuerySet[Any], key: Hashable) -> list[dict[str, Any]]:
-        """`list(queryset)` for a `.values()` queryset, compiled once per key."""
+        """`list(queryset)` for a `.values()` queryset, compiled once per key (ColumnRows)."""
         if queryset._iterable_class is not ValuesIterable or queryset._result_cache is not None:
             return list(queryset)  # not rows as dicts, or already read: nothing to save
         statement = self.compiled(queryset, key)
         if statement is None:
-            return []  # the ORM found that nothing can match (EmptyResultSet)
+            return ColumnRows([], ())  # the ORM found that nothing can match (EmptyResultSet)
         with statement.connection.cursor() as cursor:
             cursor.execute(statement.sql, statement.params)
             rows = cursor.fetchall()
@@ -106,7 +114,7 @@ class StatementCache:
             rows = statement.compiler.apply_converters(rows, statement.converters)
         names = statement.names
         # Not strict: columns the ordering added after the selected ones (has_extra_select) are dropped.
-        return [dict(zip(names, row, strict=False)) for row in rows]
+        return ColumnRows([dict(zip(names, row, strict=False)) for row in rows], names)
 
     def compiled(self, queryset: QuerySet[Any], key: Hashable | None) -> CompiledStatement | None:
         """The queryset's statement, compiled the first time `key` is seen (None: matches nothing).

@@ -19,3 +19,15 @@ def test_the_standard_library_fallback_writes_them_the_same() -> None:
     # A lone surrogate makes orjson refuse the body; the standard library's encoder takes over.
     body = JSONRenderer().render({"at": AWARE, "text": "\ud800"})
     assert json.loads(body) == {"at": "2025-01-02T03:04:05Z", "text": "\ud800"}
+
+
+class Field(str):
+    """A str subclass, as DRF's ErrorDetail is."""
+
+
+def test_keys_other_than_str_are_written_as_the_standard_library_writes_them() -> None:
+    data = {1: "one", Field("name"): ["x"], 2.5: None, "at": AWARE}
+
+    body = JSONRenderer().render(data)
+
+    assert body == json.dumps({1: "one", "name": ["x"], 2.5: None, "at": "2025-01-02T03:04:05Z"}).encode()

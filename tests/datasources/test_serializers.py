@@ -11,6 +11,8 @@ from rest_framework import serializers
 from datasources.api.serializers import DataSourceSerializer
 from datasources.models import DataSource
 from rivergen.api.renderers import JSONRenderer
+from rivergen.db.statements import ColumnRows
+from tests.conftest import DATA_SOURCES_URL
 from tests.factories import DataSourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +104,32 @@ def test_rows_that_are_not_exactly_the_read_columns_go_through_the_serializer(wo
 
     for rows in ([with_a_credential], [exact, with_a_credential], [missing_one], [DataSource.objects.get()]):
         assert DataSourceSerializer.represent_rows(rows) is None
+
+
+def test_one_statements_rows_are_checked_by_their_shared_columns(workspace):
+    DataSourceFactory.create_batch(2, workspace=workspace)
+    columns = DataSourceSerializer.read_columns
+    exact = list(DataSource.objects.values(*columns))
+    with_a_credential = list(DataSource.objects.values(*columns, "password"))
+
+    assert DataSourceSerializer.represent_rows(ColumnRows(exact, columns)) == exact
+    assert DataSourceSerializer.represent_rows(ColumnRows(with_a_credential, (*columns, "password"))) is None
+    assert DataSourceSerializer.represent_rows(ColumnRows(exact, columns[1:])) is None
+
+
+def test_the_list_reads_its_pages_as_one_statements_rows(admin_client_api, workspace, monkeypatch):
+    DataSourceFactory.create_batch(3, workspace=workspace)
+    seen: list[Any] = []
+    represent_rows = DataSourceSerializer.represent_rows
+
+    def spy(rows: Any) -> Any:
+        seen.append(rows)
+        return represent_rows(rows)
+
+    monkeypatch.setattr(DataSourceSerializer, "represent_rows", spy)
+    # The first page, and the last one, read backwards from the end and put back in order.
+    for params in ({}, {"page_size": 2, "page": 2}):
+        assert admin_client_api.get(DATA_SOURCES_URL, params).status_code == 200
+
+    assert [type(rows) for rows in seen] == [ColumnRows, ColumnRows]
+    assert [rows.columns for rows in seen] == [DataSourceSerializer.read_columns] * 2
