@@ -268,7 +268,8 @@ SIMPLE_JWT = {
 # logged (rivergen/api/throttling.py), rather than failing them.
 REDIS_URL = env.str("REDIS_URL", default="")
 _REDIS_CACHE = {
-    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    # Django's, reusing its redis-py clients (rivergen/cache.py).
+    "BACKEND": "rivergen.cache.RedisCache",
     "LOCATION": REDIS_URL,
     "KEY_PREFIX": "rivergen",
     "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},

@@ -1,8 +1,12 @@
 """Fixtures shared by every test: API clients per role, and envelope assertions."""
 
+import os
+import uuid
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import pytest
+import redis
 from django.contrib.auth.models import User
 from django.core.cache import caches
 from rest_framework.test import APIClient
@@ -121,3 +125,21 @@ def admin_client_api(member_client: MemberClientFactory, organization: Organizat
 @pytest.fixture
 def user_without_organization(db: None) -> User:
     return UserFactory.create()
+
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the test Redis, deleted afterwards."""
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.skip(f"no Redis answers at {TEST_REDIS_URL} ({type(error).__name__}); set TEST_REDIS_URL")
+    prefix = f"rivergen-test-{uuid.uuid4().hex}"
+    yield prefix
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    client.close()

@@ -14,7 +14,7 @@ import sys
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -41,8 +41,10 @@ from rivergen.api.throttling import (
     _Lease,
     _Leases,
 )
+from rivergen.cache import RedisCache as KeptClientRedisCache
 from tests.conftest import (
     DATA_SOURCES_URL,
+    TEST_REDIS_URL,
     WORKSPACES_URL,
     MemberClient,
     MemberClientFactory,
@@ -56,10 +58,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.owasp("API4")]
 BASE_DIR = Path(__file__).resolve().parents[2]
 TOKEN_URL = "/api/v1/auth/token"
 REFRESH_URL = "/api/v1/auth/token/refresh"
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CACHE_TABLE = "rivergen_throttle_cache"
 DATABASE_CACHE = "django.core.cache.backends.db.DatabaseCache"
-REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+REDIS_CACHE = "rivergen.cache.RedisCache"  # production's (settings._REDIS_CACHE)
 LOCMEM_CACHE = "django.core.cache.backends.locmem.LocMemCache"
 
 
@@ -322,23 +323,8 @@ def test_the_migration_creates_the_throttle_table() -> None:
     assert CACHE_TABLE in connection.introspection.table_names()
 
 
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A key prefix of this test's own on the test Redis, deleted afterwards."""
-    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        pytest.skip(f"no Redis answers at {TEST_REDIS_URL} ({type(error).__name__}); set TEST_REDIS_URL")
-    prefix = f"rivergen-test-{uuid.uuid4().hex}"
-    yield prefix
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
-    client.close()
-
-
 def redis_store(prefix: str) -> RedisCache:
-    return RedisCache(TEST_REDIS_URL, {"KEY_PREFIX": prefix})
+    return KeptClientRedisCache(TEST_REDIS_URL, {"KEY_PREFIX": prefix})
 
 
 def test_the_redis_store_shares_counts_between_workers(settings: Any, redis_prefix: str) -> None:
