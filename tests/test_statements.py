@@ -376,3 +376,33 @@ def test_a_key_building_two_querysets_or_two_states_fails_loudly(workspace: Work
         cache.queryset("incomplete", lambda: (rows(workspace.organization).filter(name="x"), {"type": ["mysql"]}))
     with pytest.raises(AssertionError, match="incomplete"):
         cache.queryset("incomplete", lambda: (rows(workspace.organization), {"type": ["csv"]}))
+
+
+def test_a_repeated_page_builds_no_queryset_wherever_it_is_read_from(
+    member_client: MemberClientFactory, workspace: Workspace, compiles: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rivergen.api.pagination import EnvelopePagination
+
+    client = member_client(Role.VIEWER, workspace.organization)
+    for name in "abcdefgh":
+        DataSourceFactory.create(workspace=workspace, name=name)
+    monkeypatch.setattr(EnvelopePagination, "deferred_join_from", 2)  # page 2 of 4 on: its ids first
+    counted = {"clones": 0}
+    clone = QuerySet._clone  # type: ignore[attr-defined]
+
+    def counting(queryset: QuerySet[Any]) -> QuerySet[Any]:
+        counted["clones"] += 1
+        return clone(queryset)
+
+    monkeypatch.setattr(QuerySet, "_clone", counting)
+    clones_per_repeat: dict[str, int] = {}
+    for read, page in (("first page", 1), ("ids first (deferred join)", 2), ("last page, backwards", 4)):
+        url = f"{DATA_SOURCES_URL}?sort_by=name&sort_order=asc&page_size=2&page={page}"
+        first = names(client.get(url))
+        compiled, counted["clones"] = len(compiles), 0
+        assert names(client.get(url)) == first
+        assert len(compiles) == compiled
+        clones_per_repeat[read] = counted["clones"]
+
+    # A repeat only clones the remembered list queryset: each page's statement is reused as it is.
+    assert set(clones_per_repeat.values()) == {clones_per_repeat["first page"]}, clones_per_repeat

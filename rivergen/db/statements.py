@@ -104,7 +104,11 @@ class StatementCache:
         """`list(queryset)` for a `.values()` queryset, compiled once per key (ColumnRows)."""
         if queryset._iterable_class is not ValuesIterable or queryset._result_cache is not None:
             return list(queryset)  # not rows as dicts, or already read: nothing to save
-        statement = self.compiled(queryset, key)
+        return self.values_from(key, lambda: queryset, using=queryset.db)
+
+    def values_from(self, key: Hashable, build: Callable[[], QuerySet[Any]], *, using: str) -> list[dict[str, Any]]:
+        """`values(build(), key)`, calling `build` (an unread `.values()` queryset) only to compile or verify."""
+        statement = self.compiled_from(key, build, using=using)
         if statement is None:
             return ColumnRows([], ())  # the ORM found that nothing can match (EmptyResultSet)
         with statement.connection.cursor() as cursor:
