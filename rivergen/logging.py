@@ -86,12 +86,17 @@ class JSONFormatter(logging.Formatter):
             entry["stack_info"] = self.formatStack(record.stack_info)
         try:
             # orjson: a third of the standard library's cost, on every request's line.
-            line = orjson.dumps(entry, default=str).decode()
+            line = orjson.dumps(entry, default=_number_or_text).decode()
         except (orjson.JSONEncodeError, TypeError):  # a lone surrogate, an integer past 64 bits
             line = ""
         # ASCII only, as the standard library writes it: a line must survive any stream
         # encoding. Anything else (or nothing) goes through the standard library's escaping.
-        return line if line and line.isascii() else json.dumps(entry, default=str)
+        return line if line and line.isascii() else json.dumps(entry, default=str, separators=(",", ":"))
+
+
+def _number_or_text(value: Any) -> Any:
+    """What orjson does not write itself: a float subclass stays a number; the rest, text."""
+    return float(value) if isinstance(value, float) else str(value)
 
 
 class PlainFormatter(logging.Formatter):

@@ -29,6 +29,14 @@ request_logger = logging.getLogger("rivergen.request")
 
 ORGANIZATION_ATTRIBUTE = "rivergen_organization_id"
 
+#: Where the API's routes live (rivergen/urls.py), below any SCRIPT_NAME a proxy mounts it at.
+API_PATH_PREFIX = "/api/"
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    """Whether the request is for the API: its path as routing sees it (path_info)."""
+    return request.path_info.startswith(API_PATH_PREFIX)
+
 
 class RequestLogMiddleware:
     """Give each request an id and write one structured log line when it is answered.
@@ -140,15 +148,13 @@ class PageMessageMiddleware(MessageMiddleware):
 
     Only pages show messages (the admin's, the login page's); the API answers JSON and
     never adds or shows one. Setting up each request's message storage (a signed-cookie
-    storage, then a session one) was 3% of an API list request's instructions, so under
-    API_PATH_PREFIX there is none: `messages.add_message` there raises MessageFailure.
-    Queued messages wait, untouched, for the next page. A subclass, so the admin's check
-    for MessageMiddleware (admin.E409) still holds.
+    storage, then a session one) was 3% of an API list request's instructions, so API
+    requests get none: `messages.add_message` there raises MessageFailure. Queued
+    messages wait, untouched, for the next page. A subclass, so the admin's check for
+    MessageMiddleware (admin.E409) still holds.
     """
 
-    API_PATH_PREFIX = "/api/"
-
     def __call__(self, request: HttpRequest) -> Any:
-        if request.path_info.startswith(self.API_PATH_PREFIX):
+        if is_api_request(request):
             return self.get_response(request)
         return super().__call__(request)

@@ -146,8 +146,8 @@ def test_rows_come_back_as_the_orm_reads_them(workspace: Workspace) -> None:
     DataSourceFactory.create(workspace=workspace, name="beta", tags=[])
     cache = StatementCache()
     expected = list(rows(workspace.organization))
-    assert cache.values(rows(workspace.organization), "key") == expected
-    assert cache.values(rows(workspace.organization), "key") == expected  # reused
+    assert cache.values("key", lambda: rows(workspace.organization), using="default") == expected
+    assert cache.values("key", lambda: rows(workspace.organization), using="default") == expected  # reused
     assert isinstance(expected[0]["tags"], list)
 
 
@@ -155,21 +155,16 @@ def test_a_query_that_can_match_nothing_reads_nothing(workspace: Workspace) -> N
     DataSourceFactory.create(workspace=workspace)
     cache = StatementCache()
     nothing = DataSource.objects.filter(pk__in=[]).values("name")
-    assert cache.values(nothing, "none") == []
-    assert cache.values(nothing, "none") == []
-
-
-def test_querysets_of_instances_are_read_as_usual(workspace: Workspace) -> None:
-    source = DataSourceFactory.create(workspace=workspace)
-    assert StatementCache().values(DataSource.objects.filter(pk=source.pk), "instances") == [source]
+    assert cache.values("none", lambda: nothing, using="default") == []
+    assert cache.values("none", lambda: nothing, using="default") == []
 
 
 def test_a_key_naming_two_statements_fails_loudly(workspace: Workspace, settings: Any) -> None:
     settings.STATEMENT_CACHE_VERIFY = True
     cache = StatementCache()
-    cache.values(rows(workspace.organization), "incomplete")
+    cache.values("incomplete", lambda: rows(workspace.organization), using="default")
     with pytest.raises(AssertionError, match="incomplete"):
-        cache.values(rows(workspace.organization).filter(name="other"), "incomplete")
+        cache.values("incomplete", lambda: rows(workspace.organization).filter(name="other"), using="default")
 
 
 def test_the_least_recently_used_statement_goes_first(
@@ -178,7 +173,7 @@ def test_the_least_recently_used_statement_goes_first(
     monkeypatch.setattr(StatementCache, "size", 2)
     cache = StatementCache()
     for key in ("a", "b", "a", "c", "a", "b"):
-        cache.values(rows(workspace.organization), key)
+        cache.values(key, lambda: rows(workspace.organization), using="default")
     # a, b compiled; a reused; c pushed b out; a reused; b compiled again.
     assert len(compiles) == 4
 
@@ -190,7 +185,7 @@ def test_columns_the_ordering_adds_are_left_out_of_the_rows(workspace: Workspace
     distinct_names = DataSource.objects.values("name").distinct().order_by("-created_at")
     expected = list(distinct_names)
     assert expected == [{"name": "beta"}, {"name": "alpha"}]
-    assert StatementCache().values(distinct_names, "distinct") == expected
+    assert StatementCache().values("distinct", lambda: distinct_names, using="default") == expected
 
 
 @pytest.fixture

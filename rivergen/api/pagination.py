@@ -105,7 +105,7 @@ class EnvelopePagination(BasePagination):
         """
         if self.statement_key is None or listed._iterable_class is not ValuesIterable:
             return list(build())
-        return STATEMENTS.values_from((self.statement_key, *page), build, using=listed.db)
+        return STATEMENTS.values((self.statement_key, *page), build, using=listed.db)
 
     def get_paginated_response(self, data: Any) -> Response:
         total_pages = math.ceil(self.total_items / self.page_size)

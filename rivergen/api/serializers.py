@@ -19,10 +19,18 @@ class ColumnRepresentationMixin:
 
     read_columns: tuple[str, ...] = ()
     _read_column_set: frozenset[str] = frozenset()
+    _rows_as_read: frozenset[str] = frozenset()  # represent_rows's columns (none: never)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        # Rows stand for their own representation only while it is this mixin's: a
+        # subclass that masks or adds a field, or lists through a serializer of its own,
+        # makes every row go through it.
         cls._read_column_set = frozenset(cls.read_columns)
+        as_read = cls.to_representation is ColumnRepresentationMixin.to_representation and not hasattr(
+            getattr(cls, "Meta", None), "list_serializer_class"
+        )
+        cls._rows_as_read = cls._read_column_set if as_read else frozenset()
 
     @classmethod
     def represent_rows(cls, rows: list[Any]) -> list[dict[str, Any]] | None:
@@ -31,10 +39,11 @@ class ColumnRepresentationMixin:
         Rows read as `.values(*read_columns)` (the list path) already are what
         `to_representation` would copy, key for key and in order; they are fresh dicts
         nobody else holds, so they are handed on as they are. Each row's keys are checked,
-        or once for all the rows of one statement (`rivergen.db.statements.ColumnRows`). Building the list serializer
-        and its child only to copy them cost 8% of a list request's instructions.
+        or once for all the rows of one statement (`rivergen.db.statements.ColumnRows`).
+        Building the list serializer and its child only to copy them cost 8% of a list
+        request's instructions.
         """
-        columns = cls._read_column_set
+        columns = cls._rows_as_read
         if not columns:
             return None
         if not rows:

@@ -27,6 +27,7 @@ from rivergen.api.schema import (
     TokenRefreshSerializer,
 )
 from rivergen.api.throttling import AnonThrottle, AuthThrottle
+from rivergen.middleware import is_api_request
 
 
 class _EnvelopedTokenMixin:
@@ -96,12 +97,8 @@ class UnknownAPIRouteView(APIView):
         raise NotFound("No API route matches this path.")
 
 
-def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
-
-
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _is_api(request):
+    if is_api_request(request):
         return json_error_response(
             400, VALIDATION_MESSAGE, {"request": ["The request could not be understood (for example, its Host)."]}
         )
@@ -109,12 +106,12 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _is_api(request):
+    if is_api_request(request):
         return json_error_response(404, "No API route matches this path.")
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    if _is_api(request):
+    if is_api_request(request):
         return json_error_response(500, INTERNAL_MESSAGE)
     return defaults.server_error(request)

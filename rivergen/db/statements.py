@@ -33,14 +33,17 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
-from django.db.models.query import ValuesIterable
 from django.db.models.sql.compiler import SQLCompiler
 
 State = TypeVar("State")
 
 
 class ColumnRows(list[dict[str, Any]]):
-    """The rows of one `.values()` statement, as dicts: each holds exactly `columns`, in order."""
+    """The rows of one `.values()` statement, as dicts: each holds exactly `columns`, in order.
+
+    Serializers trust `columns` instead of looking at each row (ColumnRepresentationMixin):
+    never add a key to these rows.
+    """
 
     def __init__(self, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
         super().__init__(rows)
@@ -100,14 +103,12 @@ class StatementCache:
         self._remember(full_key, (queryset.all(), state))
         return queryset, state
 
-    def values(self, queryset: QuerySet[Any], key: Hashable) -> list[dict[str, Any]]:
-        """`list(queryset)` for a `.values()` queryset, compiled once per key (ColumnRows)."""
-        if queryset._iterable_class is not ValuesIterable or queryset._result_cache is not None:
-            return list(queryset)  # not rows as dicts, or already read: nothing to save
-        return self.values_from(key, lambda: queryset, using=queryset.db)
+    def values(self, key: Hashable, build: Callable[[], QuerySet[Any]], *, using: str) -> list[dict[str, Any]]:
+        """The rows of `build()`, an unread `.values()` queryset, compiled once per key (ColumnRows).
 
-    def values_from(self, key: Hashable, build: Callable[[], QuerySet[Any]], *, using: str) -> list[dict[str, Any]]:
-        """`values(build(), key)`, calling `build` (an unread `.values()` queryset) only to compile or verify."""
+        `build` is only called to compile the statement (or, with STATEMENT_CACHE_VERIFY,
+        to check the key): a repeat request builds no queryset at all.
+        """
         statement = self.compiled_from(key, build, using=using)
         if statement is None:
             return ColumnRows([], ())  # the ORM found that nothing can match (EmptyResultSet)
@@ -120,17 +121,14 @@ class StatementCache:
         # Not strict: columns the ordering added after the selected ones (has_extra_select) are dropped.
         return ColumnRows([dict(zip(names, row, strict=False)) for row in rows], names)
 
-    def compiled(self, queryset: QuerySet[Any], key: Hashable | None) -> CompiledStatement | None:
-        """The queryset's statement, compiled the first time `key` is seen (None: matches nothing).
-
-        With no key, compiled now and not remembered.
-        """
-        return self.compiled_from(key, lambda: queryset, using=queryset.db)
-
     def compiled_from(
         self, key: Hashable | None, build: Callable[[], QuerySet[Any]], *, using: str
     ) -> CompiledStatement | None:
-        """`compiled(build(), key)`, calling `build` only when the statement is compiled (or verified)."""
+        """`build()`'s statement, compiled the first time `key` is seen (None: it matches nothing).
+
+        `build` is called only to compile (or verify) it; with no key, it is compiled now
+        and not remembered.
+        """
         connection = connections[using]
         if key is None:
             return _compile(build(), connection)

@@ -498,3 +498,12 @@ def test_every_error_kind_answers_json_with_utf8_charset(admin_client_api):
     ]
     for response, status, code in cases:
         assert_error(response, status, code)
+
+
+def test_disallowed_host_under_a_script_prefix_is_still_the_apis_enveloped_bad_request(admin_client_api):
+    # Behind a proxy mounting the service at /prefix, routing (and the API check) sees path_info.
+    response = admin_client_api.get(DATA_SOURCES_URL, HTTP_HOST="evil.example.com", SCRIPT_NAME="/prefix")
+
+    assert assert_error(response, 400, "VALIDATION_ERROR") == {
+        "request": ["The request could not be understood (for example, its Host)."]
+    }

@@ -259,6 +259,18 @@ def test_every_json_line_is_ascii_and_reads_back_exactly(message, extra):
     line = JSONFormatter().format(record)
 
     assert line.isascii() and "\n" not in line
+    assert ", " not in line.replace(message, "") and '": ' not in line  # one compact style either way
     entry = json.loads(line)
     assert entry["message"] == message
     assert {key: entry[key] for key in extra} == extra
+
+
+class Milliseconds(float):
+    pass
+
+
+def test_a_float_subclass_is_written_as_a_number() -> None:
+    record = logging.LogRecord("rivergen.request", logging.INFO, __file__, 1, "done", None, None)
+    record.duration_ms = Milliseconds(2.5)
+
+    assert json.loads(JSONFormatter().format(record))["duration_ms"] == 2.5

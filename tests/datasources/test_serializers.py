@@ -9,6 +9,7 @@ from django.db import models
 from rest_framework import serializers
 
 from datasources.api.serializers import DataSourceSerializer
+from datasources.api.views import DataSourceViewSet
 from datasources.models import DataSource
 from rivergen.api.renderers import JSONRenderer
 from rivergen.db.statements import ColumnRows
@@ -133,3 +134,33 @@ def test_the_list_reads_its_pages_as_one_statements_rows(admin_client_api, works
 
     assert [type(rows) for rows in seen] == [ColumnRows, ColumnRows]
     assert [rows.columns for rows in seen] == [DataSourceSerializer.read_columns] * 2
+
+
+class MaskedHostSerializer(DataSourceSerializer):
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return {**super().to_representation(instance), "host": "***"}
+
+
+def test_a_serializer_with_its_own_representation_gets_every_row(admin_client_api, workspace, monkeypatch):
+    DataSourceFactory.create(workspace=workspace, host="internal.example.com")
+    rows = ColumnRows(
+        list(DataSource.objects.values(*DataSourceSerializer.read_columns)), DataSourceSerializer.read_columns
+    )
+    assert MaskedHostSerializer.represent_rows(rows) is None
+
+    monkeypatch.setattr(DataSourceViewSet, "serializer_class", MaskedHostSerializer)
+    [item] = admin_client_api.get(DATA_SOURCES_URL).json()["data"]["items"]
+
+    assert item["host"] == "***"
+
+
+def test_the_list_builds_no_serializer_for_rows_that_represent_themselves(admin_client_api, workspace, monkeypatch):
+    DataSourceFactory.create_batch(2, workspace=workspace)
+
+    def no_serializer(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the list built a serializer")
+
+    monkeypatch.setattr(DataSourceViewSet, "get_serializer", no_serializer)
+    for params in ({}, {"page_size": 1, "page": 2}, {"search": "a", "sort_by": "name"}):
+        response = admin_client_api.get(DATA_SOURCES_URL, params)
+        assert response.status_code == 200, response.content
