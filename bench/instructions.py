@@ -98,7 +98,10 @@ def main() -> None:
         raise SystemExit("no bench data: run `make bench` first")
     # The largest organization is the bench user's default (no header), as in the bench.
     organization = row[0] if args.organization == "small" else None
-    application, environ = floor(args.query, organization, args.sql) if args.floor else service(args.query, organization)
+    if args.floor:
+        application, environ = floor(args.query, organization, args.sql)
+    else:
+        application, environ = service(args.query, organization)
 
     def answer(_previous: Any, _number: int) -> None:
         statuses: list[str] = []

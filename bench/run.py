@@ -860,7 +860,8 @@ def markdown(result: dict[str, Any], meta: dict[str, Any]) -> str:
         "(median) and EXPLAIN ANALYZE execution time. Statements: per request, auth + data + other "
         "(other: e.g. a cache table)"
         + (
-            "; each request also has its connection checked (CONN_HEALTH_CHECKS: a look at the socket, no statement unless the server sent something; rivergen/db/postgresql/base.py)."
+            "; each request also has its connection checked (CONN_HEALTH_CHECKS: a look at the socket, "
+            "no statement unless the server sent something; rivergen/db/postgresql/base.py)."
             if result["health_check_per_request"]
             else "."
         ),
