@@ -3,7 +3,7 @@
 Django's RedisCacheClient builds a new `redis.Redis` on every cache call. redis-py 8's
 constructor copies its table of reply parsers into a case-insensitive dict, key by key:
 ~70 µs of CPU, more than the round trip it is for (a remembered count's lookup paid it
-on every search request; bench/list_overhead.py, callgrind). A client holds nothing but
+on every search request; bench/instructions.py). A client holds nothing but
 its pool, which every client of it shares anyway, and is safe to use from any thread:
 one per pool is kept and reused.
 """
