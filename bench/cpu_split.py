@@ -1,0 +1,173 @@
+"""Where the CPU of a request goes under load, service and floor: workers, PostgreSQL, Redis, wrk.
+
+Throughput at concurrency 8 is bound by the machine's cores, which the gunicorn workers,
+the PostgreSQL backends, Redis and the load generator share. `make bench` gives the
+rates; this splits each server's CPU time per request among those processes (from
+/proc/<pid>/stat, and wrk's own rusage), on the data and the captured SQL `make bench`
+left, with the production settings (bench/ab.py's) and `--workers` gunicorn workers each
+(default: production's, 2 x CPUs + 1). The two servers run in alternating rounds:
+
+    .venv/bin/python bench/cpu_split.py [--load small|mix] [--workers N] [--rounds 4] [--seconds 8]
+
+A worker's CPU per request is larger under load than in process (bench/instructions.py
+counts instructions; they do not say how long each takes): with more workers than cores,
+each switch between them runs Django's large working set from colder caches.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import Request, urlopen
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.ab import BENCH_USER, GUNICORN, server_env  # noqa: E402
+
+TMP = ROOT / "bench" / "results" / "tmp"
+TICKS = os.sysconf("SC_CLK_TCK")
+PORTS = {"service": 8201, "floor": 8202}
+APPS = {"service": "rivergen.wsgi", "floor": "bench.floor_app:application"}
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (a process gone counts nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def workers_of(process: subprocess.Popen[bytes]) -> list[int]:
+    return [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+
+
+def start(name: str, database_url: str, workers: int | None, sql_file: Path) -> subprocess.Popen[bytes]:
+    env = server_env(database_url, PORTS[name])
+    if workers is not None:
+        env["WEB_CONCURRENCY"] = str(workers)
+    if name == "floor":
+        env["BENCH_FLOOR_SQL"] = str(sql_file)
+    log = (TMP / f"cpu-split-{name}.log").open("w")
+    process = subprocess.Popen(
+        [str(GUNICORN), "-c", "gunicorn.conf.py", APPS[name]],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    expected = workers or 2 * len(os.sched_getaffinity(0)) + 1
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urlopen(f"http://127.0.0.1:{PORTS[name]}/healthz", timeout=2)
+            if len(workers_of(process)) == expected:
+                return process
+        except OSError:
+            pass
+        time.sleep(0.2)
+    os.killpg(process.pid, 15)
+    raise SystemExit(f"{name} did not start; see {log.name}")
+
+
+def wrk(name: str, paths_file: Path, token: str, organization: str, seconds: int) -> tuple[int, float, float]:
+    """(requests, wall seconds, wrk's own CPU seconds) of one run at concurrency 8."""
+    started = time.monotonic()
+    script, url = str(ROOT / "bench" / "mix.lua"), f"http://127.0.0.1:{PORTS[name]}"
+    process = subprocess.Popen(
+        ["wrk", "-c8", "-t2", f"-d{seconds}s", "-s", script, url, "--", str(paths_file), token, organization],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    output = process.stdout.read() if process.stdout else ""
+    _pid, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    summary = json.loads(output.split("BENCH_JSON ", 1)[1])
+    if summary["status_errors"] or summary["connect_errors"]:
+        raise SystemExit(f"{name}: errors under load: {summary}")
+    return summary["requests"], time.monotonic() - started, usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--load", choices=("small", "mix"), default="small")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers each (default: production's)")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="the size `make bench` seeded last")
+    args = parser.parse_args()
+    database_url = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/rivergen_bench"
+    sql_file = TMP / f"sql-{args.rows}.json"
+    paths_file = TMP / f"paths-{'small_org' if args.load == 'small' else 'mix'}-{args.rows}.txt"
+    if not sql_file.exists() or not paths_file.exists():
+        raise SystemExit(f"no {sql_file.name} or {paths_file.name}: run `make bench` first")
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute("SELECT id FROM organizations_organization WHERE slug = 'bench-org-002'").fetchone()
+    # The small organization by header; the mix is the bench user's default organization.
+    organization = str(row[0]) if args.load == "small" and row else ""
+
+    servers = {}
+    try:
+        for name in PORTS:
+            servers[name] = start(name, database_url, args.workers, sql_file)
+        login = Request(
+            f"http://127.0.0.1:{PORTS['service']}/api/v1/auth/token",
+            json.dumps(dict(zip(("username", "password"), BENCH_USER, strict=True))).encode(),
+            {"Content-Type": "application/json"},
+        )
+        token = json.load(urlopen(login))["data"]["access"]
+        for name in PORTS:  # warm: every worker connected, statements compiled
+            wrk(name, paths_file, token, organization, 3)
+        with psycopg.connect(database_url, autocommit=True) as connection:
+            backends = [
+                pid
+                for (pid,) in connection.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND backend_type = 'client backend'"
+                )
+            ]
+        redis_server = subprocess.run(["pgrep", "redis-server"], capture_output=True, text=True).stdout
+        redis = [int(pid) for pid in redis_server.split()]
+        cores = len(os.sched_getaffinity(0))
+        figures: dict[str, dict[str, list[float]]] = {name: {} for name in PORTS}
+        for round_ in range(args.rounds):
+            for name in PORTS if round_ % 2 == 0 else reversed(PORTS):
+                groups = {"workers": workers_of(servers[name]), "PostgreSQL": backends, "Redis": redis}
+                before = {group: cpu_seconds(pids) for group, pids in groups.items()}
+                requests, wall, wrk_cpu = wrk(name, paths_file, token, organization, args.seconds)
+                per_request = {group: (cpu_seconds(pids) - before[group]) / requests for group, pids in groups.items()}
+                per_request["wrk"] = wrk_cpu / requests
+                per_request["all"] = sum(per_request.values())
+                per_request["cores x wall"] = cores * wall / requests
+                for group, seconds in per_request.items():
+                    figures[name].setdefault(group, []).append(seconds * 1e6)
+                figures[name].setdefault("requests/s", []).append(requests / wall)
+        print(
+            f"{args.load} load, {args.rounds} alternating rounds of {args.seconds} s at concurrency 8, "
+            f"{args.workers or 'production'} workers each; medians, CPU microseconds per request:"
+        )
+        columns = list(figures["service"])
+        print("| server | " + " | ".join(columns) + " |")
+        print("|---|" + "--:|" * len(columns))
+        for name, columns_of in figures.items():
+            medians = [f"{statistics.median(values):,.0f}" for values in columns_of.values()]
+            print(f"| {name} | " + " | ".join(medians) + " |")
+    finally:
+        for process in servers.values():
+            os.killpg(process.pid, 15)
+
+
+if __name__ == "__main__":
+    main()
