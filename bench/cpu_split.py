@@ -7,7 +7,8 @@ rates; this splits each server's CPU time per request among those processes (fro
 left, with the production settings (bench/ab.py's) and `--workers` gunicorn workers each
 (default: production's, 2 x CPUs + 1). The two servers run in alternating rounds:
 
-    .venv/bin/python bench/cpu_split.py [--load small|mix] [--workers N] [--rounds 4] [--seconds 8]
+    .venv/bin/python bench/cpu_split.py [--load small|mix] [--workers N] [--rounds 4] [--seconds 8] \\
+        [--gunicorn-args '--worker-class gthread --threads 4']
 
 A worker's CPU per request is larger under load than in process (bench/instructions.py
 counts instructions; they do not say how long each takes): with more workers than cores,
@@ -53,8 +54,11 @@ def workers_of(process: subprocess.Popen[bytes]) -> list[int]:
     return [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
 
 
-def start(name: str, database_url: str, workers: int | None, sql_file: Path) -> subprocess.Popen[bytes]:
+def start(
+    name: str, database_url: str, workers: int | None, sql_file: Path, gunicorn_args: str
+) -> subprocess.Popen[bytes]:
     env = server_env(database_url, PORTS[name])
+    env["GUNICORN_CMD_ARGS"] += f" {gunicorn_args}"
     if workers is not None:
         env["WEB_CONCURRENCY"] = str(workers)
     if name == "floor":
@@ -104,6 +108,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--load", choices=("small", "mix"), default="small")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers each (default: production's)")
+    parser.add_argument(
+        "--gunicorn-args", default="", help="more gunicorn options for both, e.g. '--worker-class gthread --threads 4'"
+    )
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rows", type=int, default=1_000_000, help="the size `make bench` seeded last")
@@ -121,7 +128,7 @@ def main() -> None:
     servers = {}
     try:
         for name in PORTS:
-            servers[name] = start(name, database_url, args.workers, sql_file)
+            servers[name] = start(name, database_url, args.workers, sql_file, args.gunicorn_args)
         login = Request(
             f"http://127.0.0.1:{PORTS['service']}/api/v1/auth/token",
             json.dumps(dict(zip(("username", "password"), BENCH_USER, strict=True))).encode(),

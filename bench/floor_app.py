@@ -14,6 +14,7 @@ Anything else answers 404; /healthz answers 200.
 """
 
 import os
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,9 @@ def _load_plan() -> dict[str, tuple[list[tuple[str, bool]], bool]]:
 
 
 PLAN = _load_plan()
-_connection: psycopg.Connection[Any] | None = None
+# One connection per thread, as Django keeps them: a threaded gunicorn worker
+# (bench/cpu_split.py --gunicorn-args) gets one per thread; a sync worker, one.
+_connections = threading.local()
 # What this worker counted, as the service remembers it: {request key: (version, total)}.
 _remembered: dict[str, tuple[str, int]] = {}
 
@@ -71,13 +74,14 @@ def _remembered_total(request_key: str, unbound: str, cursor: psycopg.ClientCurs
 
 
 def _cursor() -> psycopg.ClientCursor[Any]:
-    global _connection
-    if _connection is None or _connection.closed:
+    connection = getattr(_connections, "connection", None)
+    if connection is None or connection.closed:
         # Opened in the worker (after the fork), on first use.
-        _connection = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True, cursor_factory=psycopg.ClientCursor)
-        set_json_loads(orjson.loads, _connection)
-        _connection.execute("SET TIME ZONE 'UTC'")
-    return _connection.cursor()
+        connection = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True, cursor_factory=psycopg.ClientCursor)
+        set_json_loads(orjson.loads, connection)
+        connection.execute("SET TIME ZONE 'UTC'")
+        _connections.connection = connection
+    return connection.cursor()
 
 
 def _page_params(query_string: str) -> tuple[int, int]:
