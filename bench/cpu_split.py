@@ -10,9 +10,11 @@ left, with the production settings (bench/ab.py's) and `--workers` gunicorn work
     .venv/bin/python bench/cpu_split.py [--load small|mix] [--workers N] [--rounds 4] [--seconds 8] \\
         [--gunicorn-args '--worker-class gthread --threads 4']
 
-A worker's CPU per request is larger under load than in process (bench/instructions.py
-counts instructions; they do not say how long each takes): with more workers than cores,
-each switch between them runs Django's large working set from colder caches.
+It also prints, per round, the floor's CPU per request over the service's (the throughput
+ratio of a saturated machine) and how much of the service's worker CPU per request the
+targets (50%, 70%) would cut. The service's workers spend more per instruction than the
+floor's (bench/instructions.py counts them in process): most of the floor's are C
+(psycopg, orjson), most of what the service adds is the interpreter running Django and DRF.
 """
 
 import argparse
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.request import Request, urlopen
 
 import psycopg
@@ -38,16 +41,34 @@ PORTS = {"service": 8201, "floor": 8202}
 APPS = {"service": "rivergen.wsgi", "floor": "bench.floor_app:application"}
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes so far (a process gone counts nothing)."""
-    total = 0
+def cpu_ticks(pids: list[int]) -> dict[int, int]:
+    """User + system CPU ticks of each of these processes still running."""
+    ticks = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks
+
+
+def cpu_seconds_between(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU seconds spent between two readings: a process started in between counts all of its
+    own; one that exited in between counts nothing (Django closes a connection older than
+    CONN_MAX_AGE, and its backend's last moments are lost)."""
+    return sum(ticks - before.get(pid, 0) for pid, ticks in after.items()) / TICKS
+
+
+def postgres_backends(connection: psycopg.Connection[Any]) -> list[int]:
+    """The bench database's client backends but this one: both servers' connections."""
+    return [
+        pid
+        for (pid,) in connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+    ]
 
 
 def workers_of(process: subprocess.Popen[bytes]) -> list[int]:
@@ -137,24 +158,25 @@ def main() -> None:
         token = json.load(urlopen(login))["data"]["access"]
         for name in PORTS:  # warm: every worker connected, statements compiled
             wrk(name, paths_file, token, organization, 3)
-        with psycopg.connect(database_url, autocommit=True) as connection:
-            backends = [
-                pid
-                for (pid,) in connection.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    " AND backend_type = 'client backend'"
-                )
-            ]
+        database = psycopg.connect(database_url, autocommit=True)
         redis_server = subprocess.run(["pgrep", "redis-server"], capture_output=True, text=True).stdout
         redis = [int(pid) for pid in redis_server.split()]
         cores = len(os.sched_getaffinity(0))
         figures: dict[str, dict[str, list[float]]] = {name: {} for name in PORTS}
         for round_ in range(args.rounds):
             for name in PORTS if round_ % 2 == 0 else reversed(PORTS):
-                groups = {"workers": workers_of(servers[name]), "PostgreSQL": backends, "Redis": redis}
-                before = {group: cpu_seconds(pids) for group, pids in groups.items()}
+                groups = {
+                    "workers": workers_of(servers[name]),
+                    "PostgreSQL": postgres_backends(database),
+                    "Redis": redis,
+                }
+                before = {group: cpu_ticks(pids) for group, pids in groups.items()}
                 requests, wall, wrk_cpu = wrk(name, paths_file, token, organization, args.seconds)
-                per_request = {group: (cpu_seconds(pids) - before[group]) / requests for group, pids in groups.items()}
+                groups["PostgreSQL"] = sorted({*groups["PostgreSQL"], *postgres_backends(database)})
+                per_request = {
+                    group: cpu_seconds_between(before[group], cpu_ticks(pids)) / requests
+                    for group, pids in groups.items()
+                }
                 per_request["wrk"] = wrk_cpu / requests
                 per_request["all"] = sum(per_request.values())
                 per_request["cores x wall"] = cores * wall / requests
@@ -171,9 +193,27 @@ def main() -> None:
         for name, columns_of in figures.items():
             medians = [f"{statistics.median(values):,.0f}" for values in columns_of.values()]
             print(f"| {name} | " + " | ".join(medians) + " |")
+        # Per round, as both servers ran it (the medians above need not add up): the floor's CPU
+        # per request over the service's, which is the throughput ratio on a saturated machine
+        # with no other tenant, and how much of the service's worker CPU a target leaves.
+        service, floor = figures["service"], figures["floor"]
+        rounds = range(args.rounds)
+        ratios = [floor["all"][r] / service["all"][r] for r in rounds]
+        print(f"CPU per request, floor / service: {statistics.median(ratios):.0%} (rounds: {_percentages(ratios)})")
+        for target in (0.5, 0.7):
+            # Negative: the target holds, with that much of the worker's CPU to spare.
+            cuts = [(service["all"][r] - floor["all"][r] / target) / service["workers"][r] for r in rounds]
+            print(
+                f"for {target:.0%}: the service's worker CPU per request {statistics.median(cuts):+.0%} "
+                f"to cut (rounds: {_percentages(cuts)})"
+            )
     finally:
         for process in servers.values():
             os.killpg(process.pid, 15)
+
+
+def _percentages(values: list[float]) -> str:
+    return ", ".join(f"{value:.0%}" for value in values)
 
 
 if __name__ == "__main__":
