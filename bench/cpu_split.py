@@ -147,6 +147,7 @@ def main() -> None:
     organization = str(row[0]) if args.load == "small" and row else ""
 
     servers = {}
+    database: psycopg.Connection[Any] | None = None
     try:
         for name in PORTS:
             servers[name] = start(name, database_url, args.workers, sql_file, args.gunicorn_args)
@@ -195,7 +196,7 @@ def main() -> None:
             print(f"| {name} | " + " | ".join(medians) + " |")
         # Per round, as both servers ran it (the medians above need not add up): the floor's CPU
         # per request over the service's, which is the throughput ratio on a saturated machine
-        # with no other tenant, and how much of the service's worker CPU a target leaves.
+        # with no other tenant, and how much of the service's worker CPU each target would cut.
         service, floor = figures["service"], figures["floor"]
         rounds = range(args.rounds)
         ratios = [floor["all"][r] / service["all"][r] for r in rounds]
@@ -208,6 +209,8 @@ def main() -> None:
                 f"to cut (rounds: {_percentages(cuts)})"
             )
     finally:
+        if database is not None:
+            database.close()
         for process in servers.values():
             os.killpg(process.pid, 15)
 
