@@ -26,19 +26,27 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.request import Request, urlopen
 
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ab import BENCH_USER, GUNICORN, server_env  # noqa: E402
+from bench.ab import server_env  # noqa: E402
+from bench.run import Server, obtain_token  # noqa: E402
 
 TMP = ROOT / "bench" / "results" / "tmp"
 TICKS = os.sysconf("SC_CLK_TCK")
 PORTS = {"service": 8201, "floor": 8202}
 APPS = {"service": "rivergen.wsgi", "floor": "bench.floor_app:application"}
+
+
+def start(name: str, database_url: str, workers: int | None, sql_file: Path, gunicorn_args: str) -> Server:
+    env = server_env(database_url, PORTS[name])
+    env["WEB_CONCURRENCY"] = str(workers or 2 * len(os.sched_getaffinity(0)) + 1)  # gunicorn.conf.py's default
+    if name == "floor":
+        env["BENCH_FLOOR_SQL"] = str(sql_file)
+    return Server(name, APPS[name], PORTS[name], env, TMP / f"cpu-split-{name}.log", gunicorn_args)
 
 
 def cpu_ticks(pids: list[int]) -> dict[int, int]:
@@ -69,42 +77,6 @@ def postgres_backends(connection: psycopg.Connection[Any]) -> list[int]:
             " AND backend_type = 'client backend'"
         )
     ]
-
-
-def workers_of(process: subprocess.Popen[bytes]) -> list[int]:
-    return [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
-
-
-def start(
-    name: str, database_url: str, workers: int | None, sql_file: Path, gunicorn_args: str
-) -> subprocess.Popen[bytes]:
-    env = server_env(database_url, PORTS[name])
-    env["GUNICORN_CMD_ARGS"] += f" {gunicorn_args}"
-    if workers is not None:
-        env["WEB_CONCURRENCY"] = str(workers)
-    if name == "floor":
-        env["BENCH_FLOOR_SQL"] = str(sql_file)
-    log = (TMP / f"cpu-split-{name}.log").open("w")
-    process = subprocess.Popen(
-        [str(GUNICORN), "-c", "gunicorn.conf.py", APPS[name]],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    expected = workers or 2 * len(os.sched_getaffinity(0)) + 1
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urlopen(f"http://127.0.0.1:{PORTS[name]}/healthz", timeout=2)
-            if len(workers_of(process)) == expected:
-                return process
-        except OSError:
-            pass
-        time.sleep(0.2)
-    os.killpg(process.pid, 15)
-    raise SystemExit(f"{name} did not start; see {log.name}")
 
 
 def wrk(name: str, paths_file: Path, token: str, organization: str, seconds: int) -> tuple[int, float, float]:
@@ -151,12 +123,7 @@ def main() -> None:
     try:
         for name in PORTS:
             servers[name] = start(name, database_url, args.workers, sql_file, args.gunicorn_args)
-        login = Request(
-            f"http://127.0.0.1:{PORTS['service']}/api/v1/auth/token",
-            json.dumps(dict(zip(("username", "password"), BENCH_USER, strict=True))).encode(),
-            {"Content-Type": "application/json"},
-        )
-        token = json.load(urlopen(login))["data"]["access"]
+        token = obtain_token(PORTS["service"])
         for name in PORTS:  # warm: every worker connected, statements compiled
             wrk(name, paths_file, token, organization, 3)
         database = psycopg.connect(database_url, autocommit=True)
@@ -167,7 +134,7 @@ def main() -> None:
         for round_ in range(args.rounds):
             for name in PORTS if round_ % 2 == 0 else reversed(PORTS):
                 groups = {
-                    "workers": workers_of(servers[name]),
+                    "workers": servers[name].worker_pids(),
                     "PostgreSQL": postgres_backends(database),
                     "Redis": redis,
                 }
@@ -211,8 +178,8 @@ def main() -> None:
     finally:
         if database is not None:
             database.close()
-        for process in servers.values():
-            os.killpg(process.pid, 15)
+        for server in servers.values():
+            server.stop()
 
 
 def _percentages(values: list[float]) -> str:

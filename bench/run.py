@@ -301,9 +301,10 @@ def mix_paths(queries: list[Query]) -> list[str]:
 
 
 class Server:
-    def __init__(self, name: str, app: str, port: int, env: dict[str, str], log_file: Path):
+    def __init__(self, name: str, app: str, port: int, env: dict[str, str], log_file: Path, gunicorn_args: str = ""):
+        """gunicorn with gunicorn.conf.py on loopback; `gunicorn_args` adds options (bench/cpu_split.py)."""
         self.name, self.port = name, port
-        env = {**env, "PORT": str(port), "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port}"}
+        env = {**env, "PORT": str(port), "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port} {gunicorn_args}".strip()}
         self.log = log_file.open("w")
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", app],
