@@ -1,3 +1,4 @@
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from datasources import services
 from datasources.models import MAX_TAG_LENGTH, DataSource, DataSourceStatus
 from organizations.admin import NullSafeSearchMixin
 from organizations.models import Workspace
+from rivergen.errors import NotFoundError
 from rivergen.ids import MAX_BIGINT
 
 ORGANIZATION_PARAMETER = "organization__id__exact"
@@ -247,7 +249,9 @@ class DataSourceAdmin(NullSafeSearchMixin, admin.ModelAdmin):
         services.datasource_save(datasource=obj)
 
     def delete_model(self, request: HttpRequest, obj: DataSource) -> None:
-        services.datasource_delete(datasource=obj)
+        # Deleted by someone else since the confirmation page: gone all the same.
+        with contextlib.suppress(NotFoundError):
+            services.datasource_delete(datasource=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[DataSource]) -> None:
         # The "delete selected" action goes through the service too, one data source at a time.

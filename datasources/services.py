@@ -74,7 +74,11 @@ def datasource_save(*, datasource: DataSource) -> DataSource:
 
 
 def datasource_delete(*, datasource: DataSource) -> None:
-    datasource.delete()
+    # Of two deletes that race, the one whose DELETE found the row gone answers 404, as
+    # for any data source that is not there, rather than a second "deleted".
+    _, deleted = datasource.delete()
+    if not deleted.get(DataSource._meta.label):
+        raise NotFoundError("Data source not found.")
 
 
 def _check_writable(fields: dict[str, Any]) -> None:

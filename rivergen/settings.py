@@ -50,6 +50,8 @@ MIDDLEWARE = [
     # /healthz and /readyz, before host validation and the HTTPS redirect (probes).
     "rivergen.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A chunked body (no Content-Length) is read here, before anything parses one.
+    "rivergen.middleware.ChunkedBodyMiddleware",
     # Static files (the admin's, the API docs') straight from STATIC_ROOT.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

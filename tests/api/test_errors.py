@@ -1,5 +1,6 @@
 """The error envelope for every failure: routes, methods, bodies, throttling, server errors."""
 
+import io
 import logging
 from typing import Any
 
@@ -271,6 +272,60 @@ def test_token_body_over_one_mib_is_payload_too_large():
     response = APIClient().post(TOKEN_URL, _json_of_size(ONE_MIB + 10), content_type="application/json")
 
     assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+# --- Chunked bodies (Transfer-Encoding: chunked, no Content-Length) ---------------------------
+
+
+def _chunked(body: bytes, *, terminated: bool = True) -> dict[str, Any]:
+    """The environ a WSGI server gives for a chunked body: decoded input, no CONTENT_LENGTH;
+    gunicorn says with wsgi.input_terminated that reading to the end is safe."""
+    environ: dict[str, Any] = {"wsgi.input": io.BytesIO(body), "HTTP_TRANSFER_ENCODING": "chunked"}
+    if terminated:
+        environ["wsgi.input_terminated"] = True
+    return environ
+
+
+@pytest.mark.owasp("API4")
+def test_chunked_patch_is_applied(admin_client_api, workspace):
+    source = DataSourceFactory.create(workspace=workspace, description="before")
+
+    response = admin_client_api.generic(
+        "PATCH", detail_url(source.id), content_type="application/json", **_chunked(b'{"description": "after"}')
+    )
+
+    assert_success(response, 200, "Data source updated successfully")
+    source.refresh_from_db()
+    assert source.description == "after"
+
+
+@pytest.mark.owasp("API4")
+def test_chunked_body_over_one_mib_is_payload_too_large(admin_client_api, workspace):
+    response = admin_client_api.generic(
+        "POST", DATA_SOURCES_URL, content_type="application/json", **_chunked(_json_of_size(ONE_MIB + 1))
+    )
+
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+    assert DataSource.objects.count() == 0
+
+
+@pytest.mark.owasp("API4")
+def test_chunked_body_a_server_does_not_end_is_refused_not_dropped(admin_client_api, workspace):
+    # runserver hands over the raw stream: reading it to the end could wait forever.
+    source = DataSourceFactory.create(workspace=workspace, description="before")
+
+    response = admin_client_api.generic(
+        "PATCH",
+        detail_url(source.id),
+        content_type="application/json",
+        **_chunked(b'{"description": "after"}', terminated=False),
+    )
+
+    assert assert_error(response, 400, "VALIDATION_ERROR") == {
+        "request": ["Send the request body with a Content-Length header: this server cannot read a chunked body."]
+    }
+    source.refresh_from_db()
+    assert source.description == "before"
 
 
 # --- 429: throttling ---------------------------------------------------------------------------

@@ -5,10 +5,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib import admin
 from django.db import connection
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from datasources.admin import DataSourceAdmin
 from datasources.models import DataSource, DataSourceStatus, DataSourceType
 from tests.factories import DataSourceFactory, OrganizationFactory, UserFactory, WorkspaceFactory
 
@@ -452,6 +455,16 @@ def test_delete_goes_through_and_renders_a_confirmation(admin_client):
 
     assert response.status_code == 302
     assert not DataSource.objects.filter(pk=source.pk).exists()
+
+
+def test_deleting_a_row_someone_deleted_meanwhile_counts_as_done():
+    # The admin's delete view found the row; another delete removed it before this one ran.
+    loaded = DataSourceFactory.create()
+    DataSource.objects.filter(pk=loaded.pk).delete()
+
+    DataSourceAdmin(DataSource, admin.site).delete_model(RequestFactory().post("/"), loaded)
+
+    assert not DataSource.objects.filter(pk=loaded.pk).exists()
 
 
 def test_workspace_autocomplete_answers(admin_client):

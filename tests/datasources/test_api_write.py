@@ -8,6 +8,7 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
+from datasources.api.views import DataSourceViewSet
 from datasources.models import DataSource, DataSourceStatus, DataSourceType
 from organizations.models import Role
 from tests.conftest import DATA_SOURCES_URL, assert_error, assert_success, bearer_client, detail_url
@@ -783,6 +784,21 @@ class TestDelete:
         assert_success(admin.delete(detail_url(datasource.id)), 200, DELETED)
         response = admin.delete(detail_url(datasource.id))
         assert response.json() == NOT_FOUND_BODY
+
+    def test_losing_a_race_with_another_delete_is_not_found(self, admin, datasource, monkeypatch):
+        # Both requests found the row; the other one's DELETE ran first.
+        found = DataSourceViewSet.get_object
+
+        def found_then_deleted_by_another_request(view: DataSourceViewSet) -> DataSource:
+            row = found(view)
+            DataSource.objects.filter(pk=row.pk).delete()
+            return row
+
+        monkeypatch.setattr(DataSourceViewSet, "get_object", found_then_deleted_by_another_request)
+        response = admin.delete(detail_url(datasource.id))
+
+        assert response.json() == NOT_FOUND_BODY
+        assert response.status_code == 404
 
 
 # --- Credentials --------------------------------------------------------------------------

@@ -252,6 +252,17 @@ def test_delete_removes_only_that_row(workspace):
     assert list(DataSource.objects.values_list("pk", flat=True)) == [kept.pk]
 
 
+def test_deleting_a_data_source_deleted_meanwhile_is_not_found(workspace):
+    loaded = DataSourceFactory.create(workspace=workspace)
+    kept = DataSourceFactory.create(workspace=workspace)
+    DataSource.objects.filter(pk=loaded.pk).delete()  # a concurrent DELETE wins the race
+
+    with pytest.raises(NotFoundError):
+        services.datasource_delete(datasource=loaded)
+
+    assert list(DataSource.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
 @pytest.mark.parametrize("deferred", [True, False], ids=["credentials-deferred", "all-fields-loaded"])
 def test_updating_a_data_source_deleted_meanwhile_is_not_found_and_not_resurrected(deferred: bool) -> None:
     source = DataSourceFactory.create()
