@@ -42,10 +42,26 @@ def datasource_create(*, organization: Organization, **fields: Any) -> DataSourc
 
 
 def datasource_update(*, datasource: DataSource, **fields: Any) -> DataSource:
+    """Apply `fields` to the data source as it is now; returns it as saved.
+
+    The row is read again under its lock (SELECT ... FOR UPDATE) and changed in the same
+    transaction: of two updates that race, the later one applies its fields to the
+    earlier one's result, instead of writing back the other fields as it first loaded
+    them (a lost update). The fields `datasource` left unloaded stay unloaded.
+    """
     _check_writable(fields)
-    for field, value in fields.items():
-        setattr(datasource, field, value)
-    return datasource_save(datasource=datasource)
+    with transaction.atomic():
+        current = (
+            DataSource.objects.select_for_update()
+            .defer(*datasource.get_deferred_fields())
+            .filter(pk=datasource.pk)
+            .first()
+        )
+        if current is None:
+            raise NotFoundError("Data source not found.")
+        for field, value in fields.items():
+            setattr(current, field, value)
+        return datasource_save(datasource=current)
 
 
 def datasource_save(*, datasource: DataSource) -> DataSource:

@@ -89,6 +89,11 @@ DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's, with a health check that sends nothing to a healthy connection (its module).
     DATABASES["default"]["ENGINE"] = "rivergen.db.postgresql"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Each transaction takes SQLite's write lock when it begins: two updates of one row
+    # (datasources.services.datasource_update) wait for each other instead of one
+    # failing with "database is locked" when it comes to write.
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 # Persistent connections: gunicorn's sync workers serve one request at a time, so each
 # worker keeps one connection and reuses it for CONN_MAX_AGE seconds instead of paying a
 # PostgreSQL connect per request (PostgreSQL connections = workers x instances). Health

@@ -617,6 +617,22 @@ class TestUpdate:
         assert data == representation(datasource)
         assert data == {**before, "description": "Orders, replicated", "updated_at": data["updated_at"]}
 
+    def test_a_patch_keeps_what_another_request_changed_after_it_loaded_the_row(
+        self, editor, datasource, monkeypatch
+    ):
+        found = DataSourceViewSet.get_object
+
+        def found_then_changed_by_another_request(view: DataSourceViewSet) -> DataSource:
+            row = found(view)
+            DataSource.objects.filter(pk=row.pk).update(description="theirs", port=6543)
+            return row
+
+        monkeypatch.setattr(DataSourceViewSet, "get_object", found_then_changed_by_another_request)
+        data = assert_success(editor.patch(detail_url(datasource.id), {"name": "Mine"}, format="json"), 200, UPDATED)
+
+        assert (data["name"], data["description"], data["port"]) == ("Mine", "theirs", 6543)
+        assert data == representation(datasource)
+
     def test_viewer_is_forbidden(self, viewer, datasource):
         before = representation(datasource)
         response = viewer.patch(detail_url(datasource.id), {"name": "Renamed"}, format="json")

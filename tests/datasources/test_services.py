@@ -252,6 +252,20 @@ def test_delete_removes_only_that_row(workspace):
     assert list(DataSource.objects.values_list("pk", flat=True)) == [kept.pk]
 
 
+def test_an_update_applies_its_fields_to_the_row_as_it_is_now(workspace):
+    loaded = services.datasource_create(
+        organization=workspace.organization, workspace=workspace, name="Orders", type="csv", file_path="/a.csv"
+    )
+    # Another request updates other fields after this one loaded the row.
+    services.datasource_update(datasource=DataSource.objects.get(pk=loaded.pk), description="theirs", tags=["x"])
+
+    saved = services.datasource_update(datasource=loaded, file_path="/b.csv")
+
+    row = DataSource.objects.get(pk=loaded.pk)
+    assert (row.description, row.tags, row.file_path) == ("theirs", ["x"], "/b.csv")
+    assert (saved.description, saved.tags, saved.file_path) == ("theirs", ["x"], "/b.csv")
+
+
 def test_deleting_a_data_source_deleted_meanwhile_is_not_found(workspace):
     loaded = DataSourceFactory.create(workspace=workspace)
     kept = DataSourceFactory.create(workspace=workspace)
