@@ -617,9 +617,7 @@ class TestUpdate:
         assert data == representation(datasource)
         assert data == {**before, "description": "Orders, replicated", "updated_at": data["updated_at"]}
 
-    def test_a_patch_keeps_what_another_request_changed_after_it_loaded_the_row(
-        self, editor, datasource, monkeypatch
-    ):
+    def test_a_patch_keeps_what_another_request_changed_after_it_loaded_the_row(self, editor, datasource, monkeypatch):
         found = DataSourceViewSet.get_object
 
         def found_then_changed_by_another_request(view: DataSourceViewSet) -> DataSource:
