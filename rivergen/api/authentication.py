@@ -21,7 +21,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, Token
@@ -30,6 +30,12 @@ from rest_framework_simplejwt.utils import aware_utcnow, datetime_from_epoch, ge
 from rivergen.ids import parse_bigint_id
 
 PASSWORD_CHANGED_MESSAGE = "The token was issued before the user's password was last changed."
+
+
+#: A signed token's `exp` that no datetime holds (past year 9999): simplejwt converts the
+#: claim with datetime.fromtimestamp, which raises these instead of a TokenError.
+OUT_OF_RANGE_EXPIRY = (OverflowError, ValueError, OSError)
+EXPIRY_OUT_OF_RANGE_MESSAGE = "Token has an out-of-range 'exp' claim."
 
 
 class BearerTokenAuthentication(JWTStatelessUserAuthentication):
@@ -58,7 +64,10 @@ class BearerTokenAuthentication(JWTStatelessUserAuthentication):
     def get_validated_token(self, raw_token: bytes) -> Token:
         token = _VERIFIED_TOKENS.get(raw_token)
         if token is None:
-            token = super().get_validated_token(raw_token)
+            try:
+                token = super().get_validated_token(raw_token)
+            except OUT_OF_RANGE_EXPIRY as error:
+                raise InvalidToken(EXPIRY_OUT_OF_RANGE_MESSAGE) from error
             _VERIFIED_TOKENS.add(raw_token, token)
         return token
 
@@ -149,7 +158,10 @@ class RotatingTokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
     token_class = RefreshToken
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        refresh = self.token_class(attrs["refresh"])  # signature, expiry, type, blacklist
+        try:
+            refresh = self.token_class(attrs["refresh"])  # signature, expiry, type, blacklist
+        except OUT_OF_RANGE_EXPIRY as error:
+            raise TokenError(EXPIRY_OUT_OF_RANGE_MESSAGE) from error
         user_id = user_id_from_claim(refresh.get(jwt_settings.USER_ID_CLAIM))
         password_hash = (
             get_user_model().objects.filter(pk=user_id, is_active=True).values_list("password", flat=True).first()
