@@ -8,6 +8,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.cache import cache
 from django.db import connections, router, transaction
 from django.db.models import Q, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -236,6 +237,13 @@ class DataSourceAdmin(NullSafeSearchMixin, admin.ModelAdmin):
         ("Credentials", {"fields": [*DataSource.CREDENTIAL_FIELDS, "clear_credentials"]}),
         ("Health (server-owned)", {"fields": [*readonly_fields, "schema_auto_refresh"]}),
     ]
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # Credentials are never shown, so no URL filter may reveal them either
+        # (?username__startswith=a, then ab, ...): Django's admin allows any local field.
+        if lookup.split(LOOKUP_SEP)[0] in DataSource.CREDENTIAL_FIELDS:
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DataSource]:
         # The change list never shows credentials, so never decrypts them.

@@ -467,6 +467,19 @@ def test_deleting_a_row_someone_deleted_meanwhile_counts_as_done():
     assert not DataSource.objects.filter(pk=loaded.pk).exists()
 
 
+@pytest.mark.parametrize(
+    "query", ["username__startswith=rea", "username=reader", "password__isnull=False", "ssh_private_key__contains=KEY"]
+)
+def test_credentials_cannot_be_guessed_through_list_filters(admin_client, query):
+    DataSourceFactory.create(username="reader", password="s3cret")
+    url = reverse("admin:datasources_datasource_changelist")
+
+    response = admin_client.get(f"{url}?{query}")
+
+    assert response.status_code == 400
+    assert b"reader" not in response.content
+
+
 def test_workspace_autocomplete_answers(admin_client):
     workspace = WorkspaceFactory.create(name="Autocomplete me")
 
