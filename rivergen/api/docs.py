@@ -4,7 +4,7 @@ Kept apart from rivergen.api.schema: drf_spectacular.views imports the schema cl
 so the schema module cannot import these views back.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.template import engines
@@ -44,6 +44,9 @@ class _OfflineRedocRenderer(TemplateHTMLRenderer):
 
 
 class _ContentSecurityPolicyMixin:
+    # Pages to read: any other method answers 405 (OPTIONS found no template to render: 500).
+    http_method_names: Sequence[str] = ["get", "head"]
+
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
         response.headers.setdefault("Content-Security-Policy", DOCS_CONTENT_SECURITY_POLICY)

@@ -589,6 +589,15 @@ def test_schema_and_docs_need_no_credentials_even_a_broken_token():
         assert client.get(url).status_code == 200, url
 
 
+@pytest.mark.parametrize("url", ["/api/docs", "/api/redoc"])
+@pytest.mark.parametrize("method", ["options", "put", "post", "patch", "delete"])
+def test_docs_pages_answer_other_methods_with_405(url, method):
+    response = getattr(APIClient(), method)(url)
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+
+
 @pytest.mark.parametrize(
     ("url", "assets"),
     [
