@@ -150,7 +150,8 @@ def test_unsigned_tokens_in_any_spelling_of_none_are_unauthorized(member: User, 
         assert_unauthorized(client_with(f"Bearer {token}").get(DATA_SOURCES_URL))
 
 
-@pytest.mark.parametrize("exp", [10**30, 1e308, -(10**20), 253402300800], ids=["1e30", "1e308", "-1e20", "year-10000"])
+# (A negative one is simply expired: PyJWT refuses it before simplejwt reads it.)
+@pytest.mark.parametrize("exp", [10**30, 1e308, 253402300800], ids=["1e30", "1e308", "year-10000"])
 def test_signed_tokens_with_an_expiry_no_date_holds_are_unauthorized(member: User, exp: float) -> None:
     # Signed with the real key: only someone holding it could make these, but no 500 either way.
     access = AccessToken.for_user(member)

@@ -402,11 +402,13 @@ def test_the_database_store_is_asked_once_per_lease_of_counts(settings: Any, vie
     # Read the counter, then write it back in a transaction (DatabaseCache.set: count the
     # rows, look the key up, update): 6 statements on top of the request's own.
     # (SQLite's transactions begin with "BEGIN IMMEDIATE": rivergen/settings.py.)
+    edges = ("BEGIN", "BEGIN IMMEDIATE", "COMMIT")
+
     def transaction_edges(statements: list[str]) -> list[str]:
-        return [sql.split()[0] for sql in statements if sql in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT")]
+        return [sql.split()[0] for sql in statements if sql in edges]
 
     def throttle_statements(statements: list[str]) -> list[str]:
-        return [sql for sql in statements if CACHE_TABLE in sql or sql in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT")]
+        return [sql for sql in statements if CACHE_TABLE in sql or sql in edges]
 
     for statements in (first, next_lease):
         assert len([sql for sql in statements if CACHE_TABLE in sql]) == 4
