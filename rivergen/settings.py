@@ -173,7 +173,7 @@ REST_FRAMEWORK = {
         # that the user is still active (rivergen/api/tenancy.py).
         "rivergen.api.authentication.BearerTokenAuthentication",
         # Staff browsing the API in a browser after logging in at /api-auth/login/.
-        "rest_framework.authentication.SessionAuthentication",
+        "rivergen.api.authentication.StaffSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [

@@ -1,10 +1,13 @@
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.views import LoginView
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from rivergen import health
 from rivergen.api import views as api_views
 from rivergen.api.docs import RedocView, SwaggerView
+from rivergen.api.throttling import throttle_login_attempts
 
 api_v1: list[URLPattern | URLResolver] = [
     re_path(r"^auth/token/?$", api_views.TokenObtainView.as_view(), name="token-obtain"),
@@ -20,6 +23,16 @@ urlpatterns = [
     # host validation and the HTTPS redirect); routed here too for reverse() and clarity.
     re_path(r"^healthz/?$", health.healthz, name="healthz"),
     re_path(r"^readyz/?$", health.readyz, name="readyz"),
+    # The login forms spend the token endpoints' "auth" budget; the browsable API's admits
+    # staff only, as its sessions do (StaffSessionAuthentication). Ahead of the includes
+    # that route the same paths, whose names (admin:login, rest_framework:login) reverse to them.
+    path("admin/login/", throttle_login_attempts(admin.site.login)),
+    path(
+        "api-auth/login/",
+        throttle_login_attempts(
+            LoginView.as_view(template_name="rest_framework/login.html", authentication_form=AdminAuthenticationForm)
+        ),
+    ),
     path("admin/", admin.site.urls),
     # Session login for staff browsing the API in a browser.
     path("api-auth/", include("rest_framework.urls")),

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework_simplejwt import serializers as jwt_serializers
@@ -70,6 +71,20 @@ class BearerTokenAuthentication(JWTStatelessUserAuthentication):
                 raise InvalidToken(EXPIRY_OUT_OF_RANGE_MESSAGE) from error
             _VERIFIED_TOKENS.add(raw_token, token)
         return token
+
+
+class StaffSessionAuthentication(SessionAuthentication):
+    """A login session, from staff only: staff browse the API in a browser (contract §1).
+
+    Anyone else's session is no credential here (401, as with none): API clients use
+    Bearer tokens. The session's user must be active, and writes need the CSRF token.
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+        user = getattr(request._request, "user", None)
+        if user is None or not user.is_staff:
+            return None
+        return super().authenticate(request)
 
 
 class _VerifiedTokens:

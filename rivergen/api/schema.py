@@ -27,6 +27,7 @@ import re
 from typing import Any, Literal
 
 import uritemplate
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -422,6 +423,12 @@ class BearerJWTScheme(SimpleJWTScheme):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class StaffSessionScheme(SessionScheme):
+    """Django's session cookie, as drf-spectacular documents SessionAuthentication (staff only)."""
+
+    target_class = "rivergen.api.authentication.StaffSessionAuthentication"
 
 
 class OrganizationScopedRelatedFieldExtension(OpenApiSerializerFieldExtension):

@@ -33,18 +33,21 @@ a lease for the same client at once keep only the second; a lease pushed out of 
 4,096 keys by other clients' leases within one window.
 """
 
+import functools
 import hashlib
 import ipaddress
 import logging
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from redis.commands.core import Script
 from redis.exceptions import RedisError
 from rest_framework import throttling
@@ -255,9 +258,32 @@ class UserThrottle(SharedRateThrottle, throttling.UserRateThrottle):
 
 
 class AuthThrottle(SharedRateThrottle):
-    """Attempts at the token endpoints per client address ("auth"), whatever they carry."""
+    """Attempts at the token endpoints and login forms per client address ("auth"), whatever they carry."""
 
     scope = "auth"
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+LOGIN_ATTEMPTS_REFUSED = "Too many login attempts from this address. Try again later."
+
+
+def throttle_login_attempts(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """A login form's POSTs spend the token endpoints' "auth" budget (AuthThrottle).
+
+    The admin's login and the browsable API's guess passwords as well as POST
+    /auth/token does: without this, they were an unthrottled way around its limit.
+    """
+
+    @functools.wraps(view)
+    def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method == "POST":
+            throttle = AuthThrottle()
+            if not throttle.allow_request(request, None):  # type: ignore[arg-type]  # reads META only
+                response = HttpResponse(LOGIN_ATTEMPTS_REFUSED, status=429, content_type="text/plain; charset=utf-8")
+                response["Retry-After"] = str(int(throttle.wait() or 1))
+                return response
+        return view(request, *args, **kwargs)
+
+    return throttled

@@ -6,10 +6,12 @@ from typing import Any
 import jwt
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from datasources.models import DataSource
 from organizations.models import Role
 from tests.conftest import DATA_SOURCES_URL, assert_error, assert_success
 from tests.factories import TEST_PASSWORD, DataSourceFactory, MembershipFactory, UserFactory
@@ -342,6 +344,35 @@ def test_session_login_renders_a_detail_page(organization, workspace):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert "Detail page source" in response.content.decode()
+
+
+def test_a_session_of_a_user_who_is_not_staff_is_no_credential(organization, workspace):
+    user = MembershipFactory.create(organization=organization, role=Role.ADMIN).user
+    DataSourceFactory.create(workspace=workspace)
+    client = APIClient()
+    client.force_login(user)
+
+    assert_unauthorized(client.get(DATA_SOURCES_URL))
+    response = client.post(
+        DATA_SOURCES_URL, {"workspace_id": workspace.id, "name": "By session", "type": "csv", "file_path": "/x.csv"}
+    )
+    assert_unauthorized(response)
+    assert not DataSource.objects.filter(name="By session").exists()
+
+
+def test_the_browsable_apis_login_admits_staff_only():
+    member = UserFactory.create()
+    staff = UserFactory.create(is_staff=True)
+    client = Client()
+
+    refused = client.post("/api-auth/login/", {"username": member.username, "password": TEST_PASSWORD})
+    assert refused.status_code == 200
+    assert "staff account" in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+
+    admitted = client.post("/api-auth/login/", {"username": staff.username, "password": TEST_PASSWORD})
+    assert admitted.status_code == 302
+    assert client.session["_auth_user_id"] == str(staff.pk)
 
 
 def test_session_writes_need_the_csrf_token(organization, workspace):

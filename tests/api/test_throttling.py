@@ -27,6 +27,7 @@ from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
@@ -220,6 +221,24 @@ def test_token_and_refresh_share_the_auth_budget(settings: Any) -> None:
 
     assert_rate_limited(client.post(REFRESH_URL, {"refresh": refresh}, format="json"))
     assert_rate_limited(login(client, user.username, TEST_PASSWORD))
+
+
+@pytest.mark.parametrize("form", ["/admin/login/", "/api-auth/login/"])
+def test_login_forms_spend_the_auth_budget_with_the_token_endpoint(settings: Any, form: str) -> None:
+    set_rates(settings, anon="100/min", auth="3/min")
+    staff = UserFactory.create(is_staff=True)
+    client = Client()
+    for guess in ("guess-1", "guess-2"):  # the form shows itself again, with its error
+        assert client.post(form, {"username": staff.username, "password": guess}).status_code == 200
+    assert_error(login(APIClient(), staff.username, "guess-3"), 401, "UNAUTHORIZED")
+
+    refused = client.post(form, {"username": staff.username, "password": TEST_PASSWORD})
+
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert "_auth_user_id" not in client.session  # even the right password: not logged in
+    assert_rate_limited(login(APIClient(), staff.username, TEST_PASSWORD))
+    assert client.get(form).status_code == 200  # the page itself is not an attempt
 
 
 def test_the_configured_auth_rate_stops_the_next_attempt(settings: Any) -> None:
