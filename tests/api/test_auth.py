@@ -375,6 +375,25 @@ def test_the_browsable_apis_login_admits_staff_only():
     assert client.session["_auth_user_id"] == str(staff.pk)
 
 
+@pytest.mark.parametrize(("accept", "query"), [("text/html", ""), ("*/*", "?format=api")])
+def test_a_bearer_client_who_is_not_staff_gets_json_when_asking_for_html(member_client, workspace, accept, query):
+    source = DataSourceFactory.create(workspace=workspace)
+
+    response = member_client(Role.VIEWER, workspace.organization).get(DATA_SOURCES_URL + query, HTTP_ACCEPT=accept)
+
+    data = assert_success(response, 200, "Data sources retrieved successfully")
+    assert [item["id"] for item in data["items"]] == [source.id]
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-token"])
+def test_an_unauthenticated_browser_gets_the_401_envelope(authorization):
+    client = APIClient() if authorization is None else with_authorization(authorization)
+
+    response = client.get(DATA_SOURCES_URL, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+
+    assert_unauthorized(response)
+
+
 def test_session_writes_need_the_csrf_token(organization, workspace):
     user = MembershipFactory.create(organization=organization, role=Role.ADMIN, user__is_staff=True).user
     client = APIClient(enforce_csrf_checks=True)

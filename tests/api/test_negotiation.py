@@ -1,5 +1,6 @@
 """The renderer chosen for an Accept header: the common ones skip DRF's parsing, and get its answer."""
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,9 +31,17 @@ class ParsingNegotiation(JSONFallbackNegotiation):
     plain_accepts = frozenset()
 
 
-def request_with(accept: str | None, query: str = "") -> Request:
+STAFF = SimpleNamespace(is_staff=True, is_authenticated=True)
+MEMBER = SimpleNamespace(is_staff=False, is_authenticated=True)
+
+
+def request_with(accept: str | None, query: str = "", user: Any = STAFF) -> Request:
+    """A request from `user` (staff by default: only staff are offered the browsable API)."""
     headers = {} if accept is None else {"Accept": accept}
-    return Request(APIRequestFactory().get(f"/api/v1/data-sources{query}", headers=headers))
+    request = Request(APIRequestFactory().get(f"/api/v1/data-sources{query}", headers=headers))
+    if user is not None:
+        request.user = user
+    return request
 
 
 def answer(negotiation: Any, request: Request, renderers: list[Any]) -> tuple[type, str]:
@@ -64,6 +73,19 @@ def test_a_format_parameter_still_goes_through_drf() -> None:
     renderers = RENDERER_ORDERS[0]
 
     assert answer(JSONFallbackNegotiation(), request_with("*/*", "?format=api"), renderers) == (
+        BrowsableAPIRenderer,
+        "text/html",
+    )
+
+
+@pytest.mark.parametrize("user", [MEMBER, None], ids=["not staff", "anonymous"])
+@pytest.mark.parametrize(("accept", "query"), [("text/html", ""), ("text/html, */*", ""), ("*/*", "?format=api")])
+@pytest.mark.parametrize("renderers", RENDERER_ORDERS[:2], ids=["json first", "browsable first"])
+def test_only_staff_get_the_browsable_api(renderers: list[Any], accept: str, query: str, user: Any) -> None:
+    request = request_with(accept, query, user=user)
+
+    assert answer(JSONFallbackNegotiation(), request, renderers) == (api_renderers.JSONRenderer, "application/json")
+    assert answer(JSONFallbackNegotiation(), request_with(accept, query), renderers) == (
         BrowsableAPIRenderer,
         "text/html",
     )
