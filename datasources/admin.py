@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 
 from datasources import services
 from datasources.models import MAX_TAG_LENGTH, DataSource, DataSourceStatus
-from organizations.admin import NullSafeSearchMixin
+from organizations.admin import NullSafeSearchMixin, OddURLValuesMixin
 from organizations.models import Workspace
 from rivergen.errors import NotFoundError
 from rivergen.ids import MAX_BIGINT
@@ -194,7 +194,7 @@ class DataSourceAdminForm(forms.ModelForm):
 
 
 @admin.register(DataSource)
-class DataSourceAdmin(NullSafeSearchMixin, admin.ModelAdmin):
+class DataSourceAdmin(OddURLValuesMixin, NullSafeSearchMixin, admin.ModelAdmin):
     """Operators' view of every organization's data sources.
 
     Built to stay fast at 100,000 rows (bench/admin_changelist.py): no full count and

@@ -1,12 +1,16 @@
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.db import DataError, NotSupportedError, OperationalError, router, transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from datasources.models import DataSource
 from organizations.models import Membership, Organization, Workspace
+from rivergen.ids import parse_bigint_id
 
 
 class NullSafeSearchMixin:
@@ -21,6 +25,35 @@ class NullSafeSearchMixin:
         if "\x00" in search_term:
             return queryset.none(), False
         return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+
+
+class OddURLValuesMixin:
+    """Odd values in a change list's URL or an action's selection answer like other bad input.
+
+    Django's admin checks a URL filter's field, not its value: a value the database or
+    Python refuses (a NUL in a text lookup on PostgreSQL, a year past 9999, a broken
+    regex) raised a 500. The list is now built and read here, and such a failure is
+    Django's own "invalid lookup" answer (the list again, with ?e=1). An action on
+    selected ids that are not ids (abc, 1.5, 30 digits) selects nothing.
+    """
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        try:
+            # In its own transaction (a savepoint inside one): PostgreSQL refuses any
+            # statement after an error until the transaction it happened in ends.
+            with transaction.atomic(using=router.db_for_read(self.model)):  # type: ignore[attr-defined]
+                changelist = super().get_changelist_instance(request)  # type: ignore[misc]
+                len(changelist.result_list)  # read here, not while the template renders
+        except (DataError, NotSupportedError, OperationalError, ValueError, OverflowError) as error:
+            raise IncorrectLookupParameters(error) from error
+        return changelist
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if any(parse_bigint_id(value, allow_leading_zeros=True) is None for value in selected):
+            self.message_user(request, "The selection held something that is not an id.", messages.WARNING)  # type: ignore[attr-defined]
+            return None
+        return super().response_action(request, queryset)  # type: ignore[misc]
 
 
 class WorkspaceInline(admin.TabularInline):
@@ -40,7 +73,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(NullSafeSearchMixin, admin.ModelAdmin):
+class OrganizationAdmin(OddURLValuesMixin, NullSafeSearchMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "data_source_count", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -70,7 +103,7 @@ class OrganizationAdmin(NullSafeSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(NullSafeSearchMixin, admin.ModelAdmin):
+class WorkspaceAdmin(OddURLValuesMixin, NullSafeSearchMixin, admin.ModelAdmin):
     list_display = ["name", "organization", "created_at"]
     list_filter = ["organization"]
     list_select_related = ["organization"]
@@ -82,7 +115,7 @@ class WorkspaceAdmin(NullSafeSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(OddURLValuesMixin, admin.ModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     list_select_related = ["user", "organization"]

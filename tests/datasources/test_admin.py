@@ -480,6 +480,47 @@ def test_credentials_cannot_be_guessed_through_list_filters(admin_client, query)
     assert b"reader" not in response.content
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "created_at__year=99999999999999999999",
+        "created_at__year=9999&created_at__month=12&created_at__day=31",
+        "name=%00",
+        "type__exact=%00",
+        "name__regex=(",
+        "port=99999999999999999999999",
+    ],
+)
+@pytest.mark.parametrize("model", ["datasources/datasource", "organizations/organization", "organizations/workspace"])
+def test_odd_url_filter_values_show_the_list_or_djangos_invalid_lookup_notice(admin_client, model, query):
+    DataSourceFactory.create()
+    if not query.startswith(("created_at", "name")) and model != "datasources/datasource":
+        query = "name=%00"  # the other lists have no type or port
+
+    response = admin_client.get(f"/admin/{model}/?{query}")
+
+    if response.status_code == 302:  # the database or Python refused the value
+        assert response["Location"].endswith("?e=1")
+        assert admin_client.get(response["Location"]).status_code == 200
+    else:
+        assert response.status_code == 200
+
+
+@pytest.mark.parametrize("selected", ["abc", "1.5", "99999999999999999999999999999", "\x00"])
+def test_an_action_on_a_selection_that_is_not_ids_changes_nothing(admin_client, selected):
+    source = DataSourceFactory.create(status=DataSourceStatus.ACTIVE)
+    url = reverse("admin:datasources_datasource_changelist")
+
+    response = admin_client.post(
+        url, {"action": "mark_as_maintenance", "_selected_action": [str(source.pk), selected]}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "not an id" in response.content.decode()
+    source.refresh_from_db()
+    assert source.status == DataSourceStatus.ACTIVE
+
+
 def test_workspace_autocomplete_answers(admin_client):
     workspace = WorkspaceFactory.create(name="Autocomplete me")
 
