@@ -1,4 +1,5 @@
 import contextlib
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -6,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
@@ -15,7 +17,7 @@ from django.utils.translation import ngettext
 
 from datasources import services
 from datasources.models import MAX_TAG_LENGTH, DataSource, DataSourceStatus
-from organizations.admin import NullSafeSearchMixin, OddURLValuesMixin
+from organizations.admin import NullSafeSearchMixin, OddInputMixin
 from organizations.models import Workspace
 from rivergen.errors import NotFoundError
 from rivergen.ids import MAX_BIGINT
@@ -134,6 +136,27 @@ class WorkspaceListFilter(admin.RelatedFieldListFilter):
         return [(workspace.pk, f"{workspace.organization} / {workspace}") for workspace in workspaces]
 
 
+class TagsJSONField(forms.JSONField):
+    """The tags' JSON: input json.loads cannot read, or text UTF-8 cannot carry, is invalid."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            converted = super().to_python(value)
+            json.dumps(converted, ensure_ascii=False).encode()  # a lone surrogate (\ud800)
+        except (RecursionError, ValueError, UnicodeEncodeError):  # deep nesting, 5,000 digits
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        return converted
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        """What the form shows again: the text as sent, when it is no valid input."""
+        if self.disabled:
+            return initial
+        try:
+            return self.to_python(data)
+        except ValidationError:
+            return forms.fields.InvalidJSONInput(data)
+
+
 class DataSourceAdminForm(forms.ModelForm):
     """Credentials can be set or cleared here, but their stored values are never shown."""
 
@@ -158,6 +181,7 @@ class DataSourceAdminForm(forms.ModelForm):
 
     class Meta:
         model = DataSource
+        field_classes = {"tags": TagsJSONField}
         fields = [
             "organization",
             "workspace",
@@ -194,7 +218,7 @@ class DataSourceAdminForm(forms.ModelForm):
 
 
 @admin.register(DataSource)
-class DataSourceAdmin(OddURLValuesMixin, NullSafeSearchMixin, admin.ModelAdmin):
+class DataSourceAdmin(OddInputMixin, NullSafeSearchMixin, admin.ModelAdmin):
     """Operators' view of every organization's data sources.
 
     Built to stay fast at 100,000 rows (bench/admin_changelist.py): no full count and

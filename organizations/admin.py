@@ -1,8 +1,11 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
 from django.db import DataError, NotSupportedError, OperationalError, router, transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -27,8 +30,27 @@ class NullSafeSearchMixin:
         return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
 
 
-class OddURLValuesMixin:
-    """Odd values in a change list's URL or an action's selection answer like other bad input.
+class IdModelChoiceField(forms.ModelChoiceField):
+    """A foreign key chosen by id: a value that is no id (abc, a NUL, 30 digits) is an
+    invalid choice, never a query PostgreSQL refuses."""
+
+    def to_python(self, value: Any) -> Any:
+        if value not in self.empty_values and parse_bigint_id(str(value), allow_leading_zeros=True) is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class IdAutocompleteSelect(AutocompleteSelect):
+    """The autocomplete widget, shown again after an invalid choice: it looks up only ids."""
+
+    def optgroups(self, name: str, value: Any, attr: Any = None) -> Any:
+        ids = [item for item in value if parse_bigint_id(str(item), allow_leading_zeros=True) is not None]
+        return super().optgroups(name, ids, attr)
+
+
+class OddInputMixin:
+    """Odd values in a change list's URL, an action's selection or an autocomplete field
+    answer like other bad input, never a 500.
 
     Django's admin checks a URL filter's field, not its value: a value the database or
     Python refuses (a NUL in a text lookup on PostgreSQL, a year past 9999, a broken
@@ -47,6 +69,12 @@ class OddURLValuesMixin:
         except (DataError, NotSupportedError, OperationalError, ValueError, OverflowError) as error:
             raise IncorrectLookupParameters(error) from error
         return changelist
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            kwargs.setdefault("widget", IdAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using")))  # type: ignore[attr-defined]
+            kwargs.setdefault("form_class", IdModelChoiceField)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
     def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
         selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
@@ -73,7 +101,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(OddURLValuesMixin, NullSafeSearchMixin, admin.ModelAdmin):
+class OrganizationAdmin(OddInputMixin, NullSafeSearchMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "data_source_count", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -103,7 +131,7 @@ class OrganizationAdmin(OddURLValuesMixin, NullSafeSearchMixin, admin.ModelAdmin
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(OddURLValuesMixin, NullSafeSearchMixin, admin.ModelAdmin):
+class WorkspaceAdmin(OddInputMixin, NullSafeSearchMixin, admin.ModelAdmin):
     list_display = ["name", "organization", "created_at"]
     list_filter = ["organization"]
     list_select_related = ["organization"]
@@ -115,7 +143,7 @@ class WorkspaceAdmin(OddURLValuesMixin, NullSafeSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(OddURLValuesMixin, admin.ModelAdmin):
+class MembershipAdmin(OddInputMixin, admin.ModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     list_select_related = ["user", "organization"]

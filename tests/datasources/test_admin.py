@@ -521,6 +521,40 @@ def test_an_action_on_a_selection_that_is_not_ids_changes_nothing(admin_client, 
     assert source.status == DataSourceStatus.ACTIVE
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("organization", "abc"),
+        ("organization", "\x00"),
+        ("workspace", "99999999999999999999"),
+        ("workspace", "1.5"),
+        ("tags", '["\\ud800"]'),  # a lone surrogate, as JSON writes it
+        ("tags", "[" * 5000),
+        ("tags", "[" + "9" * 5000 + "]"),
+    ],
+)
+def test_odd_values_in_the_change_form_show_it_again_with_an_error(admin_client, field, value):
+    source = DataSourceFactory.create(type=DataSourceType.CSV, file_path="/before.csv", description="before")
+    url = reverse("admin:datasources_datasource_change", args=[source.pk])
+    form = {
+        "organization": source.organization_id,
+        "workspace": source.workspace_id,
+        "name": source.name,
+        "type": "csv",
+        "file_path": "/after.csv",
+        "description": "after",
+        "tags": "[]",
+        field: value,
+    }
+
+    response = admin_client.post(url, form)
+
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    source.refresh_from_db()
+    assert (source.file_path, source.description) == ("/before.csv", "before")
+
+
 def test_workspace_autocomplete_answers(admin_client):
     workspace = WorkspaceFactory.create(name="Autocomplete me")
 
