@@ -90,6 +90,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's, with a health check that sends nothing to a healthy connection (its module).
     DATABASES["default"]["ENGINE"] = "rivergen.db.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's, with a LOWER() that folds every letter, not ASCII alone (its module).
+    DATABASES["default"]["ENGINE"] = "rivergen.db.sqlite3"
     # Each transaction takes SQLite's write lock when it begins: two updates of one row
     # (datasources.services.datasource_update) wait for each other instead of one
     # failing with "database is locked" when it comes to write.

@@ -266,6 +266,18 @@ def test_an_update_applies_its_fields_to_the_row_as_it_is_now(workspace):
     assert (saved.description, saved.tags, saved.file_path) == ("theirs", ["x"], "/b.csv")
 
 
+@pytest.mark.parametrize(("first", "second"), [("ÄBC", "äbc"), ("Über", "über"), ("ΣΟΦΊΑ", "σοφία")])
+def test_names_differing_only_in_the_case_of_any_letter_conflict(workspace, first, second):
+    services.datasource_create(
+        organization=workspace.organization, workspace=workspace, name=first, type="csv", file_path="/a.csv"
+    )
+
+    with pytest.raises(ConflictError):
+        services.datasource_create(
+            organization=workspace.organization, workspace=workspace, name=second, type="csv", file_path="/b.csv"
+        )
+
+
 def test_deleting_a_data_source_deleted_meanwhile_is_not_found(workspace):
     loaded = DataSourceFactory.create(workspace=workspace)
     kept = DataSourceFactory.create(workspace=workspace)
